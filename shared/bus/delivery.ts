@@ -1,0 +1,108 @@
+import { PoisonMessageError, type BatchHandler, type Delivery } from "./bus";
+
+/** How a failing handler is retried before its message is dead-lettered. */
+export interface RetryPolicy {
+  /** Tries per message, the first included. */
+  maxAttempts: number;
+  /** Backoff before try n+1 is min(maxBackoffMs, baseBackoffMs * 2^(n-1)). */
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseBackoffMs: 100, maxBackoffMs: 5_000 };
+
+export interface DeliveryContext {
+  policy: RetryPolicy;
+  /** Publishes the message to the dead-letter topic; must resolve only once that is durable. */
+  deadLetter(message: Delivery, error: unknown, attempts: number): Promise<void>;
+  /** Aborted when the consumer stops: backoff waits end early and no further try starts. */
+  signal: AbortSignal;
+  onRetry?(message: Delivery, error: unknown, attempt: number): void;
+}
+
+/**
+ * Runs a batch of one partition through the handler with the bus's retry rules, and returns how
+ * many messages from the front of the batch are done (handled or dead-lettered) and may be
+ * acknowledged. Fewer than all only when the consumer stopped meanwhile: the rest stay
+ * unacknowledged and are delivered again. With `batched` false the handler is given one message
+ * at a time (a per-message subscription).
+ */
+export async function deliverBatch(
+  batch: Delivery[],
+  handler: BatchHandler,
+  context: DeliveryContext,
+  batched = true,
+): Promise<number> {
+  if (batch.length === 0 || context.signal.aborted) return 0;
+  if (batched && batch.length > 1) {
+    try {
+      await handler(batch);
+      return batch.length;
+    } catch {
+      // Isolate the failure: one message at a time, so only the bad one is retried and dead-lettered.
+    }
+  }
+  let done = 0;
+  for (const message of batch) {
+    if (!(await deliverOne(message, handler, context))) break;
+    done++;
+  }
+  return done;
+}
+
+async function deliverOne(message: Delivery, handler: BatchHandler, context: DeliveryContext): Promise<boolean> {
+  const { policy, signal } = context;
+  for (let attempt = 1; ; attempt++) {
+    if (signal.aborted) return false;
+    try {
+      await handler([{ ...message, attempt }]);
+      return true;
+    } catch (error) {
+      if (error instanceof PoisonMessageError || attempt >= policy.maxAttempts) {
+        if (signal.aborted) return false;
+        await context.deadLetter(message, error, attempt);
+        return true;
+      }
+      context.onRetry?.(message, error, attempt);
+      const wait = Math.min(policy.maxBackoffMs, policy.baseBackoffMs * 2 ** (attempt - 1));
+      await sleep(wait, signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Headers a dead-lettered message carries, so an operator can see why and replay it. */
+export function deadLetterHeaders(message: Delivery, error: unknown, attempts: number): Record<string, string> {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return {
+    ...message.headers,
+    "x-error": text.slice(0, 2_000),
+    "x-attempts": String(attempts),
+    "x-original-topic": message.topic,
+    "x-original-partition": String(message.partition),
+    "x-original-position": message.position,
+  };
+}
+
+/** Partition of a key: a stable FNV-1a hash, the same in every process and adapter that uses it. */
+export function partitionOf(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
+}

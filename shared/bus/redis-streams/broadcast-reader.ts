@@ -1,0 +1,80 @@
+import type Redis from "ioredis";
+import type { MessageHandler } from "../bus";
+import { sleep } from "../delivery";
+import type { BusLogger } from "../logger";
+import { toDelivery, trimConsumed, type RawEntry } from "./stream-entries";
+
+const TRIM_EVERY_MS = 10_000;
+
+/**
+ * Reads every partition stream of a topic without a consumer group (XREAD), from the newest entry
+ * at subscription time on, so each subscribing instance sees every later message. Handler errors
+ * are logged and the message skipped; after a Redis error reading resumes where it left off.
+ */
+export class BroadcastReader {
+  readonly #stop = new AbortController();
+  #loop: Promise<void> = Promise.resolve();
+  #positions: string[] = [];
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly commands: Redis,
+    private readonly topic: string,
+    private readonly streams: string[],
+    private readonly handler: MessageHandler,
+    private readonly blockMs: number,
+    private readonly logger?: BusLogger,
+  ) {}
+
+  async start(): Promise<void> {
+    const pipeline = this.commands.pipeline();
+    for (const stream of this.streams) pipeline.call("XREVRANGE", stream, "+", "-", "COUNT", 1);
+    const replies = (await pipeline.exec()) ?? [];
+    this.#positions = replies.map(([error, reply]) => {
+      if (error) throw error;
+      const [newest] = reply as RawEntry[];
+      return newest ? newest[0] : "0-0";
+    });
+    this.#loop = this.#read();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+    this.connection.disconnect();
+  }
+
+  abort(): void {
+    this.#stop.abort();
+    this.connection.disconnect();
+  }
+
+  async #read(): Promise<void> {
+    let lastTrim = Date.now();
+    while (!this.#stop.signal.aborted) {
+      try {
+        const reply = (await this.connection.call(
+          "XREAD", "COUNT", 500, "BLOCK", this.blockMs, "STREAMS", ...this.streams, ...this.#positions,
+        )) as Array<[string, RawEntry[]]> | null;
+        for (const [stream, entries] of reply ?? []) {
+          const partition = this.streams.indexOf(stream);
+          for (const entry of entries) {
+            this.#positions[partition] = entry[0];
+            if (this.#stop.signal.aborted) return;
+            await this.handler(toDelivery(this.topic, partition, entry)).catch((error) =>
+              this.logger?.error("broadcast handler failed", { topic: this.topic, error: String(error) }),
+            );
+          }
+        }
+        if (Date.now() - lastTrim > TRIM_EVERY_MS) {
+          lastTrim = Date.now();
+          for (const stream of this.streams) await trimConsumed(this.commands, stream);
+        }
+      } catch (error) {
+        if (this.#stop.signal.aborted) return;
+        this.logger?.error("redis broadcast reader failed, resuming", { topic: this.topic, error: String(error) });
+        await sleep(1_000, this.#stop.signal);
+      }
+    }
+  }
+}

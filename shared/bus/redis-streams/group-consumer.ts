@@ -1,0 +1,151 @@
+import type Redis from "ioredis";
+import type { BatchHandler } from "../bus";
+import { sleep, type DeliveryContext } from "../delivery";
+import type { BusLogger } from "../logger";
+import { readPartition } from "./partition-reader";
+import type { StreamKeys } from "./stream-entries";
+
+// Lease scripts compare the owner before touching the key, so a member whose lease lapsed and
+// was taken over can neither renew nor delete the new owner's lease.
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+export interface GroupConsumerOptions {
+  commands: Redis;
+  keys: StreamKeys;
+  topic: string;
+  group: string;
+  memberId: string;
+  handler: BatchHandler;
+  batched: boolean;
+  maxBatchSize: number;
+  blockMs: number;
+  leaseMs: number;
+  /** Builds each partition's delivery context; its signal is aborted when the bus dies. */
+  context(stop: AbortSignal): DeliveryContext;
+  logger?: BusLogger;
+}
+
+interface OwnedPartition {
+  stop: AbortController;
+  connection: Redis;
+  done: Promise<void>;
+}
+
+/**
+ * One member of a consumer group on a partitioned topic. Partitions are spread over the live
+ * members (a sorted set of member heartbeats): each member holds leases on about N/M partitions,
+ * renews them every third of the lease time, takes free ones up to its fair share and hands back
+ * extras. Only the lease holder reads a partition, which is what keeps per-key order; when a
+ * member dies its leases lapse and the others take its partitions over, pending entries first.
+ */
+export class GroupConsumer {
+  readonly #owned = new Map<number, OwnedPartition>();
+  readonly #stopping = new AbortController();
+  #loop: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: GroupConsumerOptions) {}
+
+  async start(): Promise<void> {
+    const { commands, keys, topic, group } = this.options;
+    for (const stream of keys.streams(topic)) {
+      // A new group starts from the oldest retained entry ("0"), like Kafka's fromBeginning.
+      await commands.call("XGROUP", "CREATE", stream, group, "0", "MKSTREAM").catch((error: Error) => {
+        if (!String(error.message).includes("BUSYGROUP")) throw error;
+      });
+    }
+    await this.#balance();
+    this.#loop = this.#heartbeat();
+  }
+
+  /** Stops reading: in-flight batches finish and are acknowledged, leases are handed back. */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    await this.#loop;
+    await Promise.all([...this.#owned.keys()].map((partition) => this.#release(partition)));
+    const { commands, keys, topic, group, memberId } = this.options;
+    await commands.zrem(keys.members(topic, group), memberId).catch(() => {});
+  }
+
+  /** Dies: no more acks, no lease hand-back; others take over when the leases lapse. */
+  abort(): void {
+    this.#stopping.abort();
+    for (const owned of this.#owned.values()) {
+      owned.stop.abort();
+      owned.connection.disconnect();
+    }
+    this.#owned.clear();
+  }
+
+  async #heartbeat(): Promise<void> {
+    while (!this.#stopping.signal.aborted) {
+      await sleep(this.options.leaseMs / 3, this.#stopping.signal);
+      if (this.#stopping.signal.aborted) return;
+      await this.#balance().catch((error) =>
+        this.options.logger?.warn("redis group heartbeat failed", { topic: this.options.topic, error: String(error) }),
+      );
+    }
+  }
+
+  async #balance(): Promise<void> {
+    const { commands, keys, topic, group, memberId, leaseMs } = this.options;
+    const members = keys.members(topic, group);
+    const now = Date.now();
+    await commands.zadd(members, now + leaseMs, memberId);
+    await commands.zremrangebyscore(members, "-inf", now);
+    const live = await commands.zrange(members, 0, -1);
+    const fairShare = Math.ceil(keys.partitions / Math.max(1, live.length));
+
+    for (const partition of [...this.#owned.keys()]) {
+      const renewed = await commands.eval(RENEW, 1, keys.lease(topic, group, partition), memberId, leaseMs);
+      if (renewed !== 1) await this.#lost(partition);
+    }
+    for (const partition of [...this.#owned.keys()].slice(fairShare)) await this.#release(partition);
+
+    // Start looking at a member-specific offset so members do not all race for partition 0.
+    const offset = Math.max(0, live.indexOf(memberId)) * fairShare;
+    for (let i = 0; i < keys.partitions && this.#owned.size < fairShare; i++) {
+      const partition = (offset + i) % keys.partitions;
+      if (this.#owned.has(partition) || this.#stopping.signal.aborted) continue;
+      const taken = await commands.set(keys.lease(topic, group, partition), memberId, "PX", leaseMs, "NX");
+      if (taken === "OK") this.#read(partition);
+    }
+  }
+
+  #read(partition: number): void {
+    const { commands, keys, topic, memberId } = this.options;
+    const stop = new AbortController();
+    const connection = commands.duplicate();
+    const done = readPartition({
+      ...this.options,
+      connection,
+      partition,
+      stream: keys.stream(topic, partition),
+      consumer: memberId,
+      context: this.options.context(stop.signal),
+    });
+    this.#owned.set(partition, { stop, connection, done });
+  }
+
+  /** Hands a partition back after its in-flight batch is done and acknowledged. */
+  async #release(partition: number): Promise<void> {
+    const owned = this.#owned.get(partition);
+    if (!owned) return;
+    this.#owned.delete(partition);
+    owned.stop.abort();
+    await owned.done;
+    owned.connection.disconnect();
+    const { commands, keys, topic, group, memberId } = this.options;
+    await commands.eval(RELEASE, 1, keys.lease(topic, group, partition), memberId).catch(() => {});
+  }
+
+  /** Our lease lapsed and someone else may be reading: stop at once. */
+  async #lost(partition: number): Promise<void> {
+    const owned = this.#owned.get(partition);
+    if (!owned) return;
+    this.#owned.delete(partition);
+    owned.stop.abort();
+    owned.connection.disconnect();
+    this.options.logger?.warn("redis partition lease lost", { topic: this.options.topic, partition });
+  }
+}

@@ -1,0 +1,33 @@
+import { afterAll, expect, test } from "bun:test";
+import Redis from "ioredis";
+import { randomUUID } from "node:crypto";
+import { compareIds, trimConsumed } from "./stream-entries";
+
+const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
+const stream = `gozon-test-${randomUUID().slice(0, 8)}:trim:0`;
+afterAll(async () => {
+  await redis.del(stream);
+  await redis.quit();
+});
+
+test("trimming drops only what every group has acknowledged, never a pending or unread entry", async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) ids.push((await redis.xadd(stream, "*", "v", String(i)))!);
+  await redis.call("XGROUP", "CREATE", stream, "fast", "0");
+  await redis.call("XGROUP", "CREATE", stream, "slow", "0");
+  // "fast" reads all six and acknowledges the first four; "slow" reads two and acknowledges one.
+  await redis.call("XREADGROUP", "GROUP", "fast", "c", "COUNT", 6, "STREAMS", stream, ">");
+  await redis.call("XACK", stream, "fast", ...ids.slice(0, 4));
+  await redis.call("XREADGROUP", "GROUP", "slow", "c", "COUNT", 2, "STREAMS", stream, ">");
+  await redis.call("XACK", stream, "slow", ids[0]!);
+
+  await trimConsumed(redis, stream);
+  const left = (await redis.xrange(stream, "-", "+")).map(([id]) => id);
+  expect(left).toEqual(ids.slice(1)); // ids[1] is still pending for "slow"
+});
+
+test("stream ids compare by time, then sequence", () => {
+  expect(compareIds("5-1", "10-0")).toBeLessThan(0);
+  expect(compareIds("10-2", "10-10")).toBeLessThan(0);
+  expect(compareIds("7-3", "7-3")).toBe(0);
+});

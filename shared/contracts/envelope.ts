@@ -1,0 +1,33 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+
+/** Every message on the bus is one of these (DESIGN §6); the inbox de-duplicates on `id`. */
+export function envelopeSchema<Type extends string, Payload extends z.ZodType>(type: Type, payload: Payload) {
+  return z.object({
+    id: z.uuid(),
+    type: z.literal(type),
+    key: z.string().min(1).max(200),
+    occurredAt: z.iso.datetime({ offset: true }),
+    version: z.literal(1),
+    payload,
+  });
+}
+
+export interface Envelope<Type extends string = string, Payload = unknown> {
+  id: string;
+  type: Type;
+  key: string;
+  occurredAt: string;
+  version: 1;
+  payload: Payload;
+}
+
+/** A new envelope with a fresh message id. */
+export function newEnvelope<Type extends string, Payload>(
+  type: Type,
+  key: string,
+  payload: Payload,
+  now: Date = new Date(),
+): Envelope<Type, Payload> {
+  return { id: randomUUID(), type, key, occurredAt: now.toISOString(), version: 1, payload };
+}

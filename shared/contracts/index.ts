@@ -1,0 +1,3 @@
+export * from "./envelope";
+export * from "./order-created";
+export * from "./payment-processed";

@@ -1,0 +1,32 @@
+import type { ColumnType, Kysely } from "kysely";
+import { sql } from "kysely";
+
+/** A request made with an Idempotency-Key and the response it got. */
+export interface IdempotencyKeysTable {
+  /** What the key is unique within, e.g. "deposit:<userId>". */
+  scope: string;
+  key: string;
+  /** SHA-256 of the request body: the same key with another body is refused (422). */
+  request_hash: string;
+  status: number;
+  response: string;
+  created_at: ColumnType<Date, never, never>;
+}
+
+export interface IdempotencyTables {
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+/** Creates the idempotency table in a module's schema (called from the module's migration). */
+export async function createIdempotencyTable(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable("idempotency_keys")
+    .addColumn("scope", "text", (column) => column.notNull())
+    .addColumn("key", "text", (column) => column.notNull())
+    .addColumn("request_hash", "text", (column) => column.notNull())
+    .addColumn("status", "integer", (column) => column.notNull())
+    .addColumn("response", "text", (column) => column.notNull())
+    .addColumn("created_at", "timestamptz", (column) => column.notNull().defaultTo(sql`now()`))
+    .addPrimaryKeyConstraint("idempotency_keys_pk", ["scope", "key"])
+    .execute();
+}

@@ -1,0 +1,74 @@
+import type { Kysely } from "kysely";
+import type { z } from "zod";
+import { PoisonMessageError, type Bus, type Delivery, type Subscription } from "../bus/bus";
+import type { MessagingTables } from "./messaging.tables";
+
+/**
+ * Records message ids in the inbox inside the caller's transaction and returns the ids seen for
+ * the first time. The insert is the check (ON CONFLICT DO NOTHING), never a read-then-write:
+ * when two instances get the same message at once, the second insert waits on the first's key
+ * and, once that commits, skips it.
+ */
+export async function recordFirstSeen(trx: Kysely<any>, topic: string, messageIds: string[]): Promise<Set<string>> {
+  const unique = [...new Set(messageIds)];
+  if (unique.length === 0) return new Set();
+  const inserted = await (trx as Kysely<MessagingTables>)
+    .insertInto("inbox")
+    .values(unique.map((message_id) => ({ message_id, topic })))
+    .onConflict((conflict) => conflict.column("message_id").doNothing())
+    .returning("message_id")
+    .execute();
+  return new Set(inserted.map((row) => row.message_id));
+}
+
+/** Parses a delivery's envelope; a message that does not fit is poison (dead-lettered at once). */
+export function parseEnvelope<Schema extends z.ZodType>(schema: Schema, message: Delivery): z.infer<Schema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(message.value);
+  } catch {
+    throw new PoisonMessageError(`message at ${message.topic}/${message.partition}/${message.position} is not JSON`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new PoisonMessageError(`message at ${message.topic}/${message.position} fails its schema: ${parsed.error.message}`);
+  }
+  return parsed.data;
+}
+
+export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> {
+  bus: Bus;
+  db: Kysely<any>;
+  topic: string;
+  group: string;
+  schema: Schema;
+  maxBatchSize?: number;
+  /**
+   * Applies the messages seen for the first time, in order, inside the transaction that records
+   * them in the inbox; together they commit or not at all.
+   */
+  apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<void>;
+  /** Called with how many messages of a batch were duplicates (for metrics). */
+  onDuplicates?(count: number): void;
+}
+
+/** Subscribes a batch consumer whose effects are applied once per message id. */
+export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: InboxConsumerOptions<Schema>): Promise<Subscription> {
+  const { bus, db, topic, group, schema } = options;
+  return bus.subscribeBatch(
+    topic,
+    group,
+    async (batch) => {
+      const envelopes = batch.map((message) => parseEnvelope(schema, message));
+      const duplicates = await db.transaction().execute(async (trx) => {
+        const fresh = await recordFirstSeen(trx, topic, envelopes.map((envelope) => envelope.id));
+        const seen = new Set<string>();
+        const toApply = envelopes.filter((envelope) => fresh.has(envelope.id) && !seen.has(envelope.id) && seen.add(envelope.id));
+        if (toApply.length > 0) await options.apply(trx, toApply);
+        return envelopes.length - toApply.length;
+      });
+      if (duplicates > 0) options.onDuplicates?.(duplicates);
+    },
+    { maxBatchSize: options.maxBatchSize ?? 100 },
+  );
+}

@@ -1,0 +1,53 @@
+import type { ColumnType, Generated, Kysely } from "kysely";
+import { sql } from "kysely";
+
+/** Outbox rows: written in the transaction of the state change, published by the relay. */
+export interface OutboxTable {
+  id: Generated<number>;
+  message_id: string;
+  topic: string;
+  key: string;
+  /** The serialized envelope, published as is. */
+  value: string;
+  created_at: ColumnType<Date, never, never>;
+  published_at: ColumnType<Date | null, never, Date>;
+}
+
+/** Inbox rows: one per message applied; the primary key is what makes a consumer idempotent. */
+export interface InboxTable {
+  message_id: string;
+  topic: string;
+  received_at: ColumnType<Date, never, never>;
+}
+
+export interface MessagingTables {
+  outbox: OutboxTable;
+  inbox: InboxTable;
+}
+
+/**
+ * Creates the outbox and inbox of a module in its own schema (`db` has the schema applied with
+ * `withSchema`). Called from each module's first migration, so the tables belong to the module.
+ */
+export async function createMessagingTables(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable("outbox")
+    .addColumn("id", "bigint", (column) => column.primaryKey().generatedAlwaysAsIdentity())
+    .addColumn("message_id", "uuid", (column) => column.notNull().unique())
+    .addColumn("topic", "text", (column) => column.notNull())
+    .addColumn("key", "text", (column) => column.notNull())
+    .addColumn("value", "text", (column) => column.notNull())
+    .addColumn("created_at", "timestamptz", (column) => column.notNull().defaultTo(sql`now()`))
+    .addColumn("published_at", "timestamptz")
+    .execute();
+  // The relay's claim reads unpublished rows in id order: keep that scan on a small index.
+  await db.schema.createIndex("outbox_unpublished").on("outbox").column("id").where(sql.ref("published_at"), "is", null).execute();
+  await db.schema.createIndex("outbox_published_at").on("outbox").column("published_at").where(sql.ref("published_at"), "is not", null).execute();
+
+  await db.schema
+    .createTable("inbox")
+    .addColumn("message_id", "uuid", (column) => column.primaryKey())
+    .addColumn("topic", "text", (column) => column.notNull())
+    .addColumn("received_at", "timestamptz", (column) => column.notNull().defaultTo(sql`now()`))
+    .execute();
+}

@@ -1,0 +1,130 @@
+import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import type { Bus, OutgoingMessage } from "../bus/bus";
+import { sleep } from "../bus/delivery";
+import { Notifier } from "../bus/notifier";
+import type { Database } from "../db";
+import type { Logger } from "../logger";
+import type { MessagingTables, OutboxTable } from "./messaging.tables";
+import { outboxChannel } from "./outbox";
+
+export type OutboxRow = Selectable<OutboxTable>;
+
+export interface OutboxRelayOptions {
+  /** The module's database (for LISTEN) and its kysely with the module's schema applied. */
+  database: Database<any>;
+  db: Kysely<any>;
+  schema: string;
+  bus: Bus;
+  logger?: Logger;
+  /** Rows claimed and published per round trip. Default 500. */
+  batchSize?: number;
+  /** Fallback poll when no NOTIFY arrives, and how often a standby relay checks the lock. Default 1 s. */
+  pollMs?: number;
+  /** Published rows are deleted after this long. Default 1 hour. */
+  retentionMs?: number;
+  /** Runs in the transaction that marks rows published (e.g. orders → PaymentPending). */
+  onPublished?(trx: Transaction<any>, rows: OutboxRow[]): Promise<void>;
+}
+
+/**
+ * Publishes a module's outbox (DESIGN §8). Each round is one transaction that takes the module's
+ * advisory lock, claims the oldest unpublished rows in id order, publishes them and marks them
+ * published. Only the instance holding the lock publishes, so per-key order holds with several
+ * instances running; the others stay on standby. A crash after publishing and before the commit
+ * publishes the rows again: consumers de-duplicate on the message id.
+ */
+export class OutboxRelay {
+  readonly #wake = new Notifier();
+  readonly #stop = new AbortController();
+  readonly #options: Required<Omit<OutboxRelayOptions, "logger" | "onPublished">> & OutboxRelayOptions;
+  #loop: Promise<void> = Promise.resolve();
+  #unlisten: (() => Promise<void>) | undefined;
+  #lastCleanup = 0;
+  /** Set by every NOTIFY: one that lands while a round runs must not wait for the next poll. */
+  #notified = false;
+
+  constructor(options: OutboxRelayOptions) {
+    this.#options = { batchSize: 500, pollMs: 1_000, retentionMs: 3_600_000, ...options };
+  }
+
+  async start(): Promise<void> {
+    this.#unlisten = await this.#options.database.listen(outboxChannel(this.#options.schema), () => this.wake());
+    this.#loop = this.#run();
+  }
+
+  /** Finishes the batch in hand, then stops. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    this.#wake.notify();
+    await this.#loop;
+    await this.#unlisten?.();
+  }
+
+  /** Wakes the relay now (tests, and writers in this process that skip NOTIFY). */
+  wake(): void {
+    this.#notified = true;
+    this.#wake.notify();
+  }
+
+  async #run(): Promise<void> {
+    const { batchSize, pollMs, logger } = this.#options;
+    while (!this.#stop.signal.aborted) {
+      try {
+        this.#notified = false;
+        const published = await this.relayOnce();
+        if (published === "standby") await sleep(pollMs, this.#stop.signal);
+        else if (published < batchSize && !this.#notified) await this.#wake.wait(pollMs);
+      } catch (error) {
+        logger?.error("outbox relay round failed, retrying", { schema: this.#options.schema, error: String(error) });
+        await sleep(pollMs, this.#stop.signal);
+      }
+    }
+  }
+
+  /** One round: returns how many rows it published, or "standby" when another instance is active. */
+  async relayOnce(): Promise<number | "standby"> {
+    const { db, bus, schema, batchSize, onPublished } = this.#options;
+    const result = await db.transaction().execute(async (trx) => {
+      // Transaction-scoped advisory lock: one active relay per module; released at commit.
+      const lock = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext(${`gozon.outbox.${schema}`})) as locked`.execute(trx);
+      if (!lock.rows[0]?.locked) return "standby" as const;
+      const rows = await (trx as Transaction<MessagingTables>)
+        .selectFrom("outbox")
+        .selectAll()
+        .where("published_at", "is", null)
+        .orderBy("id")
+        .limit(batchSize)
+        .execute();
+      if (rows.length === 0) return 0;
+      for (const [topic, messages] of byTopic(rows)) await bus.publish(topic, messages);
+      await (trx as Transaction<MessagingTables>)
+        .updateTable("outbox")
+        .set({ published_at: new Date() })
+        .where("id", "in", rows.map((row) => row.id))
+        .execute();
+      await onPublished?.(trx, rows);
+      return rows.length;
+    });
+    if (result !== "standby") await this.#cleanup();
+    return result;
+  }
+
+  /** Deletes rows published longer ago than the retention period, at most once a minute. */
+  async #cleanup(): Promise<void> {
+    if (Date.now() - this.#lastCleanup < 60_000) return;
+    this.#lastCleanup = Date.now();
+    const cutoff = new Date(Date.now() - this.#options.retentionMs);
+    await (this.#options.db as Kysely<MessagingTables>).deleteFrom("outbox").where("published_at", "<", cutoff).execute();
+  }
+}
+
+/** Rows grouped by topic, each group in id order (order matters per key, keys live in one topic). */
+function byTopic(rows: OutboxRow[]): Map<string, OutgoingMessage[]> {
+  const topics = new Map<string, OutgoingMessage[]>();
+  for (const row of rows) {
+    const messages = topics.get(row.topic) ?? [];
+    messages.push({ key: row.key, value: row.value });
+    topics.set(row.topic, messages);
+  }
+  return topics;
+}

@@ -1,0 +1,77 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Kysely } from "kysely";
+import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
+import { HttpProblem, ProblemSchema, problemContentType } from "../../../shared/http/problem";
+import { placeOrder } from "../application/place-order";
+import { toOrderView, type OrderView } from "../application/order-view";
+import { findOrder, listOrders } from "../db/orders.repository";
+import type { OrdersDatabase } from "../db/orders.tables";
+import { createOrderBody, idempotencyHeaders, listOrdersQuery, orderIdParams, orderPageSchema, orderSchema } from "./orders.schemas";
+
+const problem = (description: string) => ({ description, content: { [problemContentType]: { schema: ProblemSchema } } });
+const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const tags = ["orders"];
+
+const createOrder = createRoute({
+  method: "post",
+  path: "/api/orders",
+  tags,
+  summary: "Place an order; its payment follows asynchronously (honours Idempotency-Key)",
+  request: { headers: idempotencyHeaders, body: { content: { "application/json": { schema: createOrderBody } }, required: true } },
+  responses: {
+    201: json(orderSchema, "The order, status Created"),
+    400: problem("Invalid request"),
+    422: problem("Idempotency-Key reused with a different body"),
+  },
+});
+
+const listUserOrders = createRoute({
+  method: "get",
+  path: "/api/orders",
+  tags,
+  summary: "A user's orders, newest first",
+  request: { query: listOrdersQuery },
+  responses: { 200: json(orderPageSchema, "A page of orders"), 400: problem("Invalid request") },
+});
+
+const getOrder = createRoute({
+  method: "get",
+  path: "/api/orders/{id}",
+  tags,
+  summary: "One order",
+  request: { params: orderIdParams },
+  responses: { 200: json(orderSchema, "The order"), 400: problem("Invalid order id"), 404: problem("No such order") },
+});
+
+/** The Orders HTTP API. */
+export function ordersRoutes(db: Kysely<OrdersDatabase>): OpenAPIHono {
+  const app = new OpenAPIHono();
+
+  app.openapi(createOrder, async (c) => {
+    const body = c.req.valid("json");
+    const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
+    const result = await db.transaction().execute((trx) =>
+      once<OrderView>(trx, { scope: `order:${body.userId}`, key, body }, async () => ({
+        status: 201,
+        body: toOrderView(await placeOrder(trx, body)),
+      })),
+    );
+    if (result.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(result.body, 201);
+  });
+
+  app.openapi(listUserOrders, async (c) => {
+    const { userId, limit, before } = c.req.valid("query");
+    const rows = await listOrders(db, userId, { limit, before });
+    return c.json({ items: rows.map(toOrderView), nextBefore: rows.length === limit ? (rows.at(-1)?.seq ?? null) : null }, 200);
+  });
+
+  app.openapi(getOrder, async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await findOrder(db, id);
+    if (!row) throw new HttpProblem(404, `no order ${id}`);
+    return c.json(toOrderView(row), 200);
+  });
+
+  return app;
+}

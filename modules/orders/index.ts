@@ -1,0 +1,64 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Kysely } from "kysely";
+import type { Subscription } from "../../shared/bus/bus";
+import { paymentProcessedEnvelope, paymentProcessedTopic } from "../../shared/contracts";
+import { migrate } from "../../shared/db";
+import { consumeOnce } from "../../shared/messaging/inbox";
+import { OutboxRelay } from "../../shared/messaging/outbox-relay";
+import type { Module, ModulePorts } from "../../shared/module";
+import { markPaymentPending, recordPaymentResults } from "./application/record-payment-results";
+import { ordersSchema } from "./db/orders.repository";
+import type { OrdersDatabase } from "./db/orders.tables";
+import { ordersMigrations } from "./db/migrations/001-create-orders";
+import { ordersRoutes } from "./http/orders.routes";
+import { mountLiveRoutes } from "./live/live.routes";
+import { OrderUpdatesHub } from "./live/order-updates-hub";
+
+/** The consumer group of the Orders context on `payment-processed`. */
+export const ordersGroup = "orders";
+
+/**
+ * The Orders bounded context's only door: the orders API, the relay that publishes order-created
+ * (and marks orders PaymentPending), the consumer of payment results, and the live status page.
+ */
+export function createOrdersModule(ports: ModulePorts): Module {
+  const db = ports.db.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
+  const logger = ports.logger.child({ module: "orders" });
+  const hub = new OrderUpdatesHub(ports.bus, logger);
+  const relay = new OutboxRelay({
+    database: ports.db,
+    db,
+    schema: ordersSchema,
+    bus: ports.bus,
+    logger,
+    onPublished: (trx, rows) => markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows),
+  });
+  let consumer: Subscription | undefined;
+  const routes = new OpenAPIHono();
+  routes.route("/", ordersRoutes(db));
+  mountLiveRoutes(routes, hub);
+
+  return {
+    name: "orders",
+    routes,
+    async start() {
+      await migrate(ports.db.kysely, { schema: ordersSchema, migrations: ordersMigrations });
+      await hub.start();
+      await relay.start();
+      consumer = await consumeOnce({
+        bus: ports.bus,
+        db,
+        topic: paymentProcessedTopic,
+        group: ordersGroup,
+        schema: paymentProcessedEnvelope,
+        apply: (trx, results) => recordPaymentResults(trx as Kysely<OrdersDatabase>, results),
+        onDuplicates: (count) => logger.info("duplicate payment-processed messages skipped", { count }),
+      });
+    },
+    async stop() {
+      await consumer?.close();
+      await relay.stop();
+      await hub.stop();
+    },
+  };
+}

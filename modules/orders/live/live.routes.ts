@@ -1,0 +1,39 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { upgradeWebSocket } from "hono/bun";
+import { HttpProblem } from "../../../shared/http/problem";
+import type { OrderUpdatesHub } from "./order-updates-hub";
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const page = Bun.file(new URL("../public/index.html", import.meta.url));
+
+/**
+ * The live side of Orders on `app`: the status page at `/` and `/index.html`, and `GET /ws?userId=…`,
+ * a WebSocket that carries `{"type":"order.updated","order":{…}}` for each change of that user's
+ * orders. A bad user id is refused with 400 before the upgrade.
+ */
+export function mountLiveRoutes(app: OpenAPIHono, hub: OrderUpdatesHub): void {
+  const servePage = async () =>
+    new Response(await page.text(), { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } });
+  app.get("/", servePage);
+  app.get("/index.html", servePage);
+
+  app.get(
+    "/ws",
+    async (c, next) => {
+      const userId = c.req.query("userId");
+      if (!userId || !uuid.test(userId)) throw new HttpProblem(400, "userId must be a UUID: /ws?userId=<uuid>");
+      await next();
+    },
+    upgradeWebSocket((c) => {
+      const userId = c.req.query("userId")!.toLowerCase();
+      let remove: (() => void) | undefined;
+      return {
+        onOpen: (_event, socket) => {
+          remove = hub.add(userId, socket);
+        },
+        onClose: () => remove?.(),
+        onError: () => remove?.(),
+      };
+    }),
+  );
+}

@@ -1,0 +1,29 @@
+import type { ColumnType, Generated } from "kysely";
+import type { MessagingTables } from "../../../shared/messaging/messaging.tables";
+import type { IdempotencyTables } from "../../../shared/http/idempotency.tables";
+
+/** One account per user. Balance in minor units; the database refuses a negative one. */
+export interface AccountsTable {
+  user_id: string;
+  balance: number;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** One row per deposit and per debit; the balance always equals their signed sum. */
+export interface LedgerTable {
+  id: Generated<number>;
+  user_id: string;
+  kind: "deposit" | "debit";
+  /** Minor units, > 0. */
+  amount: number;
+  /** Set on debits: at most one debit per order. */
+  order_id: string | null;
+  balance_after: number;
+  created_at: ColumnType<Date, never, never>;
+}
+
+export interface PaymentsDatabase extends MessagingTables, IdempotencyTables {
+  accounts: AccountsTable;
+  ledger: LedgerTable;
+}

@@ -1,0 +1,20 @@
+import type { PaymentProcessedPayload } from "../../../shared/contracts";
+
+/** What the debit attempt found, in the terms of the decision. */
+export type DebitAttempt =
+  | { debited: true; balance: number }
+  | { debited: false; alreadyDebited: boolean; balance: number | undefined };
+
+/**
+ * The outcome reported for an order: completed when debited now or before (a repeated order is
+ * never charged twice, and its result is the same), failed with the reason otherwise.
+ */
+export function decidePayment(
+  order: { orderId: string; userId: string },
+  attempt: DebitAttempt,
+): PaymentProcessedPayload {
+  const base = { orderId: order.orderId, userId: order.userId };
+  if (attempt.debited || attempt.alreadyDebited) return { ...base, status: "completed", balance: attempt.balance };
+  if (attempt.balance === undefined) return { ...base, status: "failed", reason: "account_not_found" };
+  return { ...base, status: "failed", reason: "insufficient_funds", balance: attempt.balance };
+}

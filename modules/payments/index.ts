@@ -1,0 +1,50 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Kysely } from "kysely";
+import type { Subscription } from "../../shared/bus/bus";
+import { orderCreatedEnvelope, orderCreatedTopic } from "../../shared/contracts";
+import { migrate } from "../../shared/db";
+import { consumeOnce } from "../../shared/messaging/inbox";
+import { OutboxRelay } from "../../shared/messaging/outbox-relay";
+import type { Module, ModulePorts } from "../../shared/module";
+import { payOrders } from "./application/pay-orders";
+import { paymentsSchema } from "./db/accounts.repository";
+import { paymentsMigrations } from "./db/migrations/001-create-payments";
+import type { PaymentsDatabase } from "./db/payments.tables";
+import { accountsRoutes } from "./http/accounts.routes";
+
+/** The consumer group of the Payments context on `order-created`. */
+export const paymentsGroup = "payments";
+
+/**
+ * The Payments bounded context's only door: accounts and deposits over HTTP, and the consumer
+ * that pays each order exactly once (inbox + atomic debit + outbox in one transaction).
+ */
+export function createPaymentsModule(ports: ModulePorts): Module {
+  const db = ports.db.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
+  const logger = ports.logger.child({ module: "payments" });
+  const relay = new OutboxRelay({ database: ports.db, db, schema: paymentsSchema, bus: ports.bus, logger });
+  let consumer: Subscription | undefined;
+  const routes: OpenAPIHono = accountsRoutes(db);
+
+  return {
+    name: "payments",
+    routes,
+    async start() {
+      await migrate(ports.db.kysely, { schema: paymentsSchema, migrations: paymentsMigrations });
+      await relay.start();
+      consumer = await consumeOnce({
+        bus: ports.bus,
+        db,
+        topic: orderCreatedTopic,
+        group: paymentsGroup,
+        schema: orderCreatedEnvelope,
+        apply: async (trx, orders) => void (await payOrders(trx as Kysely<PaymentsDatabase>, orders)),
+        onDuplicates: (count) => logger.info("duplicate order-created messages skipped", { count }),
+      });
+    },
+    async stop() {
+      await consumer?.close();
+      await relay.stop();
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
+import Redis from "ioredis";
+import type { Kysely } from "kysely";
+import { deadLetterTopic, type Bus, type Delivery } from "../../shared/bus/bus";
+import { MemoryBroker } from "../../shared/bus/memory/memory-broker";
+import { MemoryBus } from "../../shared/bus/memory/memory-bus";
+import { RedisBus } from "../../shared/bus/redis-streams/redis-bus";
+import { newEnvelope, orderCreatedTopic, paymentProcessedTopic, type PaymentProcessed } from "../../shared/contracts";
+import { createDatabase, type Database } from "../../shared/db";
+import { createApp } from "../../shared/http/create-app";
+import { createLogger } from "../../shared/logger";
+import type { Module } from "../../shared/module";
+import { eventually } from "../../shared/testing/eventually";
+import { createTestDatabase } from "../../shared/testing/postgres";
+import { debitForOrder } from "./db/accounts.repository";
+import type { PaymentsDatabase } from "./db/payments.tables";
+import { createPaymentsModule } from "./index";
+
+const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const retryPolicy = { maxAttempts: 3, baseBackoffMs: 10, maxBackoffMs: 50 };
+const logger = createLogger({ level: "error" });
+
+/** A bus that refuses to publish payment results: the process "dies" between commit and publish. */
+function withoutResultPublishing(bus: Bus): Bus {
+  return new Proxy(bus, {
+    get(target, property, receiver) {
+      if (property === "publish") {
+        return async (topic: string, messages: never[]) => {
+          if (topic === paymentProcessedTopic) throw new Error("publish refused by the test");
+          return target.publish(topic, messages);
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+for (const busKind of ["memory", "redis"] as const) {
+  describe(`payments over the ${busKind} bus, on PostgreSQL`, () => {
+    const namespace = `gozon-test-${randomUUID().slice(0, 8)}:`;
+    const newBus = (): Bus =>
+      busKind === "memory" ? new MemoryBus({ broker: memoryBroker, retryPolicy }) : new RedisBus({ url: redisUrl, prefix: namespace, leaseMs: 1_000, blockMs: 200, retryPolicy });
+    const memoryBroker = new MemoryBroker();
+    let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
+    let database: Database<PaymentsDatabase>;
+    let bus: Bus;
+    let module: Module;
+    let app: ReturnType<typeof createApp>;
+    const results: PaymentProcessed[] = [];
+    const deadLetters: Delivery[] = [];
+
+    beforeAll(async () => {
+      testDatabase = await createTestDatabase();
+      database = await createDatabase<PaymentsDatabase>({ url: testDatabase.url, dataDir: "" });
+      bus = newBus();
+      module = createPaymentsModule({ db: database, bus, logger });
+      await module.start();
+      app = createApp({ logger });
+      app.route("/", module.routes);
+      await bus.subscribe(paymentProcessedTopic, "test-observer", async (m) => void results.push(JSON.parse(m.value)));
+      await bus.subscribe(deadLetterTopic(orderCreatedTopic), "test-observer", async (m) => void deadLetters.push(m));
+    });
+
+    afterAll(async () => {
+      await module.stop();
+      await bus.close();
+      await database.close();
+      await testDatabase.drop();
+      if (busKind === "redis") {
+        const redis = new Redis(redisUrl);
+        const keys = await redis.keys(`${namespace}*`);
+        if (keys.length > 0) await redis.del(...keys);
+        await redis.quit();
+      }
+    });
+
+    const payments = () => database.kysely.withSchema("payments") as Kysely<PaymentsDatabase>;
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      app.request(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers } });
+    async function accountWith(balance: number): Promise<string> {
+      const userId = randomUUID();
+      expect((await post("/api/accounts", { userId })).status).toBe(201);
+      if (balance > 0) expect((await post(`/api/accounts/${userId}/deposit`, { amount: balance })).status).toBe(200);
+      return userId;
+    }
+    const order = (userId: string, amount: number, orderId = randomUUID()) =>
+      newEnvelope(orderCreatedTopic, userId, { orderId, userId, amount, description: "test order" });
+    const publishOrders = (envelopes: ReturnType<typeof order>[]) =>
+      bus.publish(orderCreatedTopic, envelopes.map((envelope) => ({ key: envelope.key, value: JSON.stringify(envelope) })));
+    const resultsFor = (orderId: string) => results.filter((result) => result.payload.orderId === orderId);
+    async function ledgerOf(userId: string) {
+      return payments().selectFrom("ledger").selectAll().where("user_id", "=", userId).orderBy("id").execute();
+    }
+    async function balanceOf(userId: string): Promise<number> {
+      const account = await payments().selectFrom("accounts").select("balance").where("user_id", "=", userId).executeTakeFirstOrThrow();
+      return account.balance;
+    }
+
+    test("an order is paid: the balance drops, one debit in the ledger, one completed result", async () => {
+      const userId = await accountWith(100);
+      const created = order(userId, 2_550);
+      await publishOrders([created]);
+      await eventually(() => resultsFor(created.payload.orderId).length === 1, 10_000, "the payment result");
+      expect(resultsFor(created.payload.orderId)[0]!.payload).toEqual({
+        orderId: created.payload.orderId, userId, status: "completed", balance: 7_450,
+      });
+      expect(await balanceOf(userId)).toBe(7_450);
+      const debits = (await ledgerOf(userId)).filter((row) => row.kind === "debit");
+      expect(debits.map((row) => [row.order_id, row.amount, row.balance_after])).toEqual([[created.payload.orderId, 2_550, 7_450]]);
+    });
+
+    test("the same order-created delivered 5 times debits once and publishes one result", async () => {
+      const userId = await accountWith(100);
+      const created = order(userId, 1_000);
+      for (let i = 0; i < 5; i++) await publishOrders([created]);
+      const marker = order(userId, 1); // same key, so handled after the five copies
+      await publishOrders([marker]);
+      await eventually(() => resultsFor(marker.payload.orderId).length === 1, 10_000, "the marker's result");
+      expect(resultsFor(created.payload.orderId)).toHaveLength(1);
+      expect((await ledgerOf(userId)).filter((row) => row.order_id === created.payload.orderId)).toHaveLength(1);
+      expect(await balanceOf(userId)).toBe(10_000 - 1_000 - 1);
+    });
+
+    test("100 orders of 10 against a balance of 500: 50 paid, 50 refused, balance 0 and equal to the ledger", async () => {
+      const userId = await accountWith(500);
+      const orders = Array.from({ length: 100 }, () => order(userId, 1_000));
+      await Promise.all(orders.map((created) => publishOrders([created])));
+      await eventually(() => orders.every((created) => resultsFor(created.payload.orderId).length === 1), 20_000, "100 results");
+      const outcomes = orders.map((created) => resultsFor(created.payload.orderId)[0]!.payload);
+      expect(outcomes.filter((outcome) => outcome.status === "completed")).toHaveLength(50);
+      expect(outcomes.filter((outcome) => outcome.reason === "insufficient_funds")).toHaveLength(50);
+      expect(await balanceOf(userId)).toBe(0);
+      const ledger = await ledgerOf(userId);
+      const sum = ledger.reduce((total, row) => total + (row.kind === "deposit" ? row.amount : -row.amount), 0);
+      expect(sum).toBe(0);
+      expect(ledger.filter((row) => row.kind === "debit")).toHaveLength(50);
+      expect(ledger.every((row) => row.balance_after >= 0)).toBe(true);
+    }, 30_000);
+
+    test("an order for a user without an account fails with account_not_found", async () => {
+      const created = order(randomUUID(), 500);
+      await publishOrders([created]);
+      await eventually(() => resultsFor(created.payload.orderId).length === 1, 10_000, "the result");
+      expect(resultsFor(created.payload.orderId)[0]!.payload).toMatchObject({ status: "failed", reason: "account_not_found" });
+    });
+
+    test("a malformed message goes to order-created.dlq and the messages behind it are still paid", async () => {
+      const userId = await accountWith(10);
+      const garbage = `{"id":"not-a-uuid","type":"order-created","tag":"${randomUUID()}"`;
+      await bus.publish(orderCreatedTopic, [{ key: userId, value: garbage }]);
+      const wrongShape = JSON.stringify({ ...order(userId, 100), payload: { orderId: randomUUID(), amount: -5 } });
+      await bus.publish(orderCreatedTopic, [{ key: userId, value: wrongShape }]);
+      const behind = order(userId, 100);
+      await publishOrders([behind]);
+      await eventually(() => resultsFor(behind.payload.orderId).length === 1, 10_000, "the order behind the bad ones");
+      await eventually(() => deadLetters.some((m) => m.value === garbage) && deadLetters.some((m) => m.value === wrongShape), 10_000, "both dead letters");
+      expect(resultsFor(behind.payload.orderId)[0]!.payload.status).toBe("completed");
+      expect(deadLetters.find((m) => m.value === garbage)!.headers["x-attempts"]).toBe("1");
+    });
+
+    test("a crash between the debit's commit and the publish loses nothing: the relay publishes on restart", async () => {
+      const userId = await accountWith(50);
+      await module.stop();
+      const crashed = createPaymentsModule({ db: database, bus: withoutResultPublishing(bus), logger });
+      await crashed.start();
+      const created = order(userId, 2_000);
+      await publishOrders([created]);
+      // The debit commits with its outbox row, but the result cannot be published.
+      await eventually(async () => (await balanceOf(userId)) === 3_000, 10_000, "the debit");
+      expect(resultsFor(created.payload.orderId)).toHaveLength(0);
+      await crashed.stop();
+
+      module = createPaymentsModule({ db: database, bus, logger });
+      await module.start();
+      await eventually(() => resultsFor(created.payload.orderId).length === 1, 10_000, "the result after restart");
+      expect(resultsFor(created.payload.orderId)[0]!.payload).toMatchObject({ status: "completed", balance: 3_000 });
+      expect((await ledgerOf(userId)).filter((row) => row.kind === "debit")).toHaveLength(1);
+    }, 30_000);
+
+    test("deposits honour Idempotency-Key: one effect per key, 422 for another body with it", async () => {
+      const userId = await accountWith(0);
+      const key = randomUUID();
+      const first = await post(`/api/accounts/${userId}/deposit`, { amount: 12.5 }, { "Idempotency-Key": key });
+      const again = await post(`/api/accounts/${userId}/deposit`, { amount: 12.5 }, { "Idempotency-Key": key });
+      expect(first.status).toBe(200);
+      expect(await first.json()).toEqual({ userId, balance: 12.5 });
+      expect(again.status).toBe(200);
+      expect(await again.json()).toEqual({ userId, balance: 12.5 });
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+      const other = await post(`/api/accounts/${userId}/deposit`, { amount: 13 }, { "Idempotency-Key": key });
+      expect(other.status).toBe(422);
+      expect(other.headers.get("content-type")).toContain("application/problem+json");
+      expect((await ledgerOf(userId)).filter((row) => row.kind === "deposit")).toHaveLength(1);
+      expect(await balanceOf(userId)).toBe(1_250);
+    });
+
+    if (busKind === "memory") {
+      test("100 debits racing on one account from separate transactions: exactly 50 succeed", async () => {
+        const userId = await accountWith(500);
+        const outcomes = await Promise.all(
+          Array.from({ length: 100 }, () =>
+            database.kysely.transaction().execute((trx) =>
+              debitForOrder(trx.withSchema("payments") as Kysely<PaymentsDatabase>, { userId, orderId: randomUUID(), amount: 1_000 }),
+            ),
+          ),
+        );
+        expect(outcomes.filter((balance) => balance !== undefined)).toHaveLength(50);
+        expect(await balanceOf(userId)).toBe(0);
+      }, 30_000);
+
+      test("the HTTP API: create, duplicate, read, unknown, invalid input and the ledger, newest first", async () => {
+        const userId = randomUUID();
+        const created = await post("/api/accounts", { userId });
+        expect(created.status).toBe(201);
+        expect(await created.json()).toMatchObject({ userId, balance: 0 });
+        expect((await post("/api/accounts", { userId })).status).toBe(409);
+        expect((await post(`/api/Accounts/${userId.toUpperCase()}/deposit`, { amount: 5 })).status).toBe(200);
+        expect((await post(`/api/accounts/${userId}/deposit`, { amount: 7.25 })).status).toBe(200);
+        const read = await app.request(`/api/accounts/${userId}`);
+        expect(await read.json()).toEqual({ userId, balance: 12.25 });
+        expect((await app.request(`/api/accounts/${randomUUID()}`)).status).toBe(404);
+        for (const amount of [0, -1, 1.234, "5", null]) {
+          const refused = await post(`/api/accounts/${userId}/deposit`, { amount });
+          expect(refused.status).toBe(400);
+          expect(refused.headers.get("content-type")).toContain("application/problem+json");
+        }
+        expect((await post("/api/accounts", { userId: "not-a-uuid" })).status).toBe(400);
+        expect((await post(`/api/accounts/${randomUUID()}/deposit`, { amount: 1 })).status).toBe(404);
+        const ledger = (await (await app.request(`/api/accounts/${userId}/ledger`)).json()) as { items: { amount: number }[] };
+        expect(ledger.items.map((item) => item.amount)).toEqual([7.25, 5]);
+        expect(await balanceOf(userId)).toBe(1_225);
+      });
+    }
+  });
+}

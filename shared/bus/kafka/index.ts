@@ -1,0 +1,1 @@
+export { createKafkaBus, KafkaBus, type KafkaBusOptions } from "./kafka-bus";

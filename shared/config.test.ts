@@ -1,0 +1,144 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig, type Config } from "./config";
+
+const secret = "s".repeat(32);
+
+describe("loadConfig resolves", () => {
+  const cases: [string, Record<string, string | undefined>, Partial<Config>][] = [
+    [
+      "the embedded defaults from an empty environment",
+      {},
+      {
+        mode: "mono",
+        modules: ["orders", "payments"],
+        port: 8080,
+        dataDir: "./.data",
+        databaseUrls: { orders: undefined, payments: undefined },
+        bus: { kind: "memory" },
+        auth: { kind: "none" },
+        logLevel: "info",
+      },
+    ],
+    ["empty strings as unset", { MODE: "", PORT: " ", BUS: "" }, { mode: "mono", port: 8080, bus: { kind: "memory" } }],
+    ["orders: port 8080 and the redis bus", { MODE: "orders" }, { modules: ["orders"], port: 8080, bus: { kind: "redis", url: "redis://127.0.0.1:6379" } }],
+    ["payments: port 8081", { MODE: "payments" }, { modules: ["payments"], port: 8081 }],
+    ["an explicit port", { MODE: "payments", PORT: "9000" }, { port: 9000 }],
+    ["port 0 (any free port)", { PORT: "0" }, { port: 0 }],
+    ["values case-insensitively and trimmed", { MODE: " Orders ", BUS: "REDIS" }, { mode: "orders", bus: { kind: "redis", url: "redis://127.0.0.1:6379" } }],
+    [
+      "DATABASE_URL for every module",
+      { DATABASE_URL: "postgres://db/gozon" },
+      { databaseUrls: { orders: "postgres://db/gozon", payments: "postgres://db/gozon" } },
+    ],
+    [
+      "a per-module database override",
+      { DATABASE_URL: "postgres://db/gozon", PAYMENTS_DATABASE_URL: "postgresql://other/pay" },
+      { databaseUrls: { orders: "postgres://db/gozon", payments: "postgresql://other/pay" } },
+    ],
+    ["a data directory", { DATA_DIR: "/var/lib/gozon" }, { dataDir: "/var/lib/gozon" }],
+    ["a redis URL", { BUS: "redis", REDIS_URL: "rediss://:pw@cache:6380" }, { bus: { kind: "redis", url: "rediss://:pw@cache:6380" } }],
+    [
+      "kafka defaults",
+      { BUS: "kafka", MODE: "orders" },
+      { bus: { kind: "kafka", brokers: ["127.0.0.1:9092"], clientId: "gozon-orders", ssl: false } },
+    ],
+    [
+      "kafka with TLS and SASL",
+      {
+        BUS: "kafka",
+        KAFKA_BROKERS: "b1:9092, b2:9093,,[::1]:9094",
+        KAFKA_SSL: "true",
+        KAFKA_SASL_MECHANISM: "scram-sha-512",
+        KAFKA_SASL_USERNAME: "gozon",
+        KAFKA_SASL_PASSWORD: " pass word ",
+      },
+      {
+        bus: {
+          kind: "kafka",
+          brokers: ["b1:9092", "b2:9093", "[::1]:9094"],
+          clientId: "gozon-mono",
+          ssl: true,
+          sasl: { mechanism: "scram-sha-512", username: "gozon", password: " pass word " },
+        },
+      },
+    ],
+    ["KAFKA_SSL=0", { KAFKA_SSL: "0", BUS: "kafka" }, { bus: { kind: "kafka", brokers: ["127.0.0.1:9092"], clientId: "gozon-mono", ssl: false } }],
+    ["jwt with a secret", { AUTH: "jwt", JWT_SECRET: secret }, { auth: { kind: "jwt", key: { secret } } }],
+    [
+      "jwt with a JWKS URL, issuer and audience",
+      { AUTH: "jwt", JWT_JWKS_URL: "https://id.example/jwks.json", JWT_ISSUER: "https://id.example", JWT_AUDIENCE: "gozon" },
+      { auth: { kind: "jwt", key: { jwksUrl: "https://id.example/jwks.json" }, issuer: "https://id.example", audience: "gozon" } },
+    ],
+    ["a log level", { LOG_LEVEL: "debug" }, { logLevel: "debug" }],
+  ];
+
+  test.each(cases)("%s", (_name, env, expected) => {
+    expect(loadConfig(env)).toMatchObject(expected);
+  });
+
+  test("ignores variables it does not know", () => {
+    expect(loadConfig({ HOME: "/root", PATH: "/bin" }).mode).toBe("mono");
+  });
+});
+
+describe("loadConfig rejects with one line", () => {
+  const cases: [string, Record<string, string>, string][] = [
+    ["an unknown bus", { BUS: "nonsense" }, 'Invalid configuration: BUS="nonsense" — expected one of memory, redis, kafka'],
+    ["an unknown mode", { MODE: "both" }, 'Invalid configuration: MODE="both" — expected one of mono, orders, payments'],
+    ["the memory bus in a split mode", { MODE: "payments", BUS: "memory" }, 'Invalid configuration: BUS="memory" — expected redis or kafka with MODE=payments'],
+    ["a port that is not a number", { PORT: "http" }, 'Invalid configuration: PORT="http" — expected an integer from 0 to 65535'],
+    ["a port out of range", { PORT: "70000" }, 'Invalid configuration: PORT="70000" — expected an integer'],
+    ["a negative port", { PORT: "-1" }, 'Invalid configuration: PORT="-1" — expected an integer'],
+    ["a database URL of another kind", { DATABASE_URL: "mysql://db/x" }, 'Invalid configuration: DATABASE_URL="mysql://db/x" — expected a PostgreSQL URL'],
+    ["a per-module database URL that is no URL", { ORDERS_DATABASE_URL: "localhost" }, 'Invalid configuration: ORDERS_DATABASE_URL="localhost" — expected a PostgreSQL URL'],
+    ["a redis URL of another kind", { REDIS_URL: "http://cache" }, 'Invalid configuration: REDIS_URL="http://cache" — expected a Redis URL'],
+    ["brokers without ports", { KAFKA_BROKERS: "b1:9092,b2" }, 'Invalid configuration: KAFKA_BROKERS="b1:9092,b2" — expected a comma list of host:port'],
+    ["a brokers list of commas", { KAFKA_BROKERS: ",," }, 'Invalid configuration: KAFKA_BROKERS=",," — expected a comma list'],
+    ["KAFKA_SSL that is no boolean", { KAFKA_SSL: "maybe" }, 'Invalid configuration: KAFKA_SSL="maybe" — expected true or false'],
+    ["an unknown SASL mechanism", { KAFKA_SASL_MECHANISM: "gssapi" }, 'Invalid configuration: KAFKA_SASL_MECHANISM="gssapi" — expected one of plain, scram-sha-256, scram-sha-512'],
+    ["a SASL mechanism without username", { KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_PASSWORD: "pw" }, "Invalid configuration: KAFKA_SASL_USERNAME is unset — required when KAFKA_SASL_MECHANISM is set"],
+    ["a SASL mechanism without password", { KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u" }, "Invalid configuration: KAFKA_SASL_PASSWORD is unset — required when KAFKA_SASL_MECHANISM is set"],
+    ["SASL credentials without a mechanism", { KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "pw" }, "Invalid configuration: KAFKA_SASL_MECHANISM is unset — expected one of plain"],
+    ["an unknown auth", { AUTH: "basic" }, 'Invalid configuration: AUTH="basic" — expected one of none, jwt'],
+    ["jwt without a key", { AUTH: "jwt" }, 'Invalid configuration: AUTH="jwt" — needs JWT_SECRET or JWT_JWKS_URL'],
+    ["jwt with both keys", { AUTH: "jwt", JWT_SECRET: secret, JWT_JWKS_URL: "https://id/jwks" }, "Invalid configuration: JWT_JWKS_URL=\"https://id/jwks\" — expected only one of"],
+    ["a JWKS URL that is no URL", { AUTH: "jwt", JWT_JWKS_URL: "id/jwks" }, 'Invalid configuration: JWT_JWKS_URL="id/jwks" — expected a JWKS URL'],
+    ["an unknown log level", { LOG_LEVEL: "loud" }, 'Invalid configuration: LOG_LEVEL="loud" — expected one of debug, info, warn, error'],
+  ];
+
+  test.each(cases)("%s", (_name, env, expected) => {
+    const error = catchError(() => loadConfig(env));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toStartWith(expected);
+    expect(error.message).not.toContain("\n");
+  });
+
+  const secrets: [string, Record<string, string>, string][] = [
+    ["a short JWT secret", { AUTH: "jwt", JWT_SECRET: "hunter2" }, "hunter2"],
+    ["a database password", { DATABASE_URL: "mysql://gozon:hunter2@db/x" }, "hunter2"],
+    ["a database password with odd characters", { DATABASE_URL: "mysql://gozon:hu/nt@er2@db/x" }, "nt@er2"],
+    ["a redis password", { REDIS_URL: "http://:hunter2@cache" }, "hunter2"],
+  ];
+
+  test.each(secrets)("never echoes %s", (_name, env, secretText) => {
+    const error = catchError(() => loadConfig(env));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).not.toContain(secretText);
+  });
+
+  test("hides the JWT secret but says what is wrong with it", () => {
+    expect(catchError(() => loadConfig({ AUTH: "jwt", JWT_SECRET: "hunter2" })).message).toBe(
+      "Invalid configuration: JWT_SECRET (value hidden) — expected at least 32 characters (HS256 needs a 256-bit key)",
+    );
+  });
+});
+
+function catchError(action: () => unknown): Error {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw error;
+  }
+  throw new Error("expected an error, got none");
+}

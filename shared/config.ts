@@ -1,0 +1,180 @@
+import { z } from "zod";
+import type { BusConfig } from "./bus";
+import { logLevels, type LogLevel } from "./logger";
+
+/**
+ * The one schema over the environment (DESIGN §4). `loadConfig` validates every variable it
+ * knows, applies the per-mode defaults and returns a resolved, typed `Config`; a bad value throws
+ * a `ConfigError` whose message is one line naming the variable, its value (never a secret) and
+ * what it accepts. Empty strings count as unset. Nothing else in the code reads `process.env`.
+ */
+
+export const modes = ["mono", "orders", "payments"] as const;
+export type Mode = (typeof modes)[number];
+export type ModuleName = "orders" | "payments";
+const busKinds = ["memory", "redis", "kafka"] as const;
+const saslMechanisms = ["plain", "scram-sha-256", "scram-sha-512"] as const;
+
+export type AuthConfig =
+  | { kind: "none" }
+  | { kind: "jwt"; key: { secret: string } | { jwksUrl: string }; issuer?: string; audience?: string };
+
+export interface Config {
+  mode: Mode;
+  /** The modules this process runs: both in mono, one in a split mode. */
+  modules: ModuleName[];
+  port: number;
+  /** Parent of each module's PGlite directory (`<dataDir>/<module>`). */
+  dataDir: string;
+  /** PostgreSQL URL per module; undefined means embedded PGlite. */
+  databaseUrls: Record<ModuleName, string | undefined>;
+  bus: BusConfig;
+  auth: AuthConfig;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Variables whose values are never echoed in an error. */
+const secretVariables = new Set(["KAFKA_SASL_PASSWORD", "JWT_SECRET"]);
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.preprocess(
+    (value) => (typeof value === "string" ? value.toLowerCase() : value),
+    z.enum(values, { error: `expected one of ${values.join(", ")}` }),
+  );
+
+const urlWith = (protocols: string[], what: string) =>
+  z.string().refine(
+    (value) => URL.canParse(value) && protocols.includes(new URL(value).protocol),
+    `expected a ${what} URL (${protocols.map((protocol) => `${protocol}//…`).join(" or ")})`,
+  );
+
+const portMessage = "expected an integer from 0 to 65535";
+const port = z
+  .string()
+  .regex(/^\d{1,5}$/, portMessage)
+  .transform(Number)
+  .refine((value) => value <= 65_535, portMessage);
+
+const brokerPattern = /^(\[[0-9a-f:.]+\]|[^\s:[\]]+):\d{1,5}$/i;
+const brokers = z
+  .string()
+  .transform((value) => value.split(",").map((broker) => broker.trim()).filter(Boolean))
+  .refine((list) => list.length > 0 && list.every((broker) => brokerPattern.test(broker)), "expected a comma list of host:port");
+
+const environment = z.object({
+  MODE: oneOf(modes).default("mono"),
+  PORT: port.optional(),
+  DATA_DIR: z.string().default("./.data"),
+  DATABASE_URL: urlWith(["postgres:", "postgresql:"], "PostgreSQL").optional(),
+  ORDERS_DATABASE_URL: urlWith(["postgres:", "postgresql:"], "PostgreSQL").optional(),
+  PAYMENTS_DATABASE_URL: urlWith(["postgres:", "postgresql:"], "PostgreSQL").optional(),
+  BUS: oneOf(busKinds).optional(),
+  REDIS_URL: urlWith(["redis:", "rediss:"], "Redis").default("redis://127.0.0.1:6379"),
+  KAFKA_BROKERS: brokers.default(["127.0.0.1:9092"]),
+  KAFKA_SSL: z
+    .stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off"], error: "expected true or false" })
+    .default(false),
+  KAFKA_SASL_MECHANISM: oneOf(saslMechanisms).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  AUTH: oneOf(["none", "jwt"]).default("none"),
+  // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
+  JWT_SECRET: z.string().min(32, "expected at least 32 characters (HS256 needs a 256-bit key)").optional(),
+  JWT_JWKS_URL: urlWith(["https:", "http:"], "JWKS").optional(),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  LOG_LEVEL: oneOf(logLevels).default("info"),
+});
+type Environment = z.output<typeof environment>;
+
+/** Rules between variables; each issue is reported on the variable to change. */
+function checkCombinations(env: Environment, context: z.RefinementCtx): void {
+  const problem = (variable: keyof Environment, message: string) =>
+    context.addIssue({ code: "custom", path: [variable], message });
+  if (env.BUS === "memory" && env.MODE !== "mono") {
+    problem("BUS", `expected redis or kafka with MODE=${env.MODE} (separate processes cannot share an in-memory bus)`);
+  }
+  if (env.KAFKA_SASL_MECHANISM) {
+    if (!env.KAFKA_SASL_USERNAME) problem("KAFKA_SASL_USERNAME", "required when KAFKA_SASL_MECHANISM is set");
+    if (!env.KAFKA_SASL_PASSWORD) problem("KAFKA_SASL_PASSWORD", "required when KAFKA_SASL_MECHANISM is set");
+  } else if (env.KAFKA_SASL_USERNAME || env.KAFKA_SASL_PASSWORD) {
+    problem("KAFKA_SASL_MECHANISM", `expected one of ${saslMechanisms.join(", ")} when a SASL username or password is set`);
+  }
+  if (env.AUTH === "jwt" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
+    problem("AUTH", "needs JWT_SECRET or JWT_JWKS_URL to verify tokens");
+  }
+  if (env.JWT_SECRET && env.JWT_JWKS_URL) {
+    problem("JWT_JWKS_URL", "expected only one of JWT_SECRET or JWT_JWKS_URL");
+  }
+}
+
+function resolve(env: Environment): Config {
+  const modules: ModuleName[] = env.MODE === "mono" ? ["orders", "payments"] : [env.MODE];
+  return {
+    mode: env.MODE,
+    modules,
+    port: env.PORT ?? (env.MODE === "payments" ? 8081 : 8080),
+    dataDir: env.DATA_DIR,
+    databaseUrls: {
+      orders: env.ORDERS_DATABASE_URL ?? env.DATABASE_URL,
+      payments: env.PAYMENTS_DATABASE_URL ?? env.DATABASE_URL,
+    },
+    bus: resolveBus(env),
+    auth: resolveAuth(env),
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+function resolveBus(env: Environment): BusConfig {
+  switch (env.BUS ?? (env.MODE === "mono" ? "memory" : "redis")) {
+    case "memory":
+      return { kind: "memory" };
+    case "redis":
+      return { kind: "redis", url: env.REDIS_URL };
+    case "kafka": {
+      const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = env;
+      const sasl = mechanism && username && password ? { mechanism, username, password } : undefined;
+      return { kind: "kafka", brokers: env.KAFKA_BROKERS, clientId: `gozon-${env.MODE}`, ssl: env.KAFKA_SSL, ...(sasl && { sasl }) };
+    }
+  }
+}
+
+function resolveAuth(env: Environment): AuthConfig {
+  if (env.AUTH === "none") return { kind: "none" };
+  const key = env.JWT_SECRET ? { secret: env.JWT_SECRET } : { jwksUrl: env.JWT_JWKS_URL ?? "" };
+  return {
+    kind: "jwt",
+    key,
+    ...(env.JWT_ISSUER && { issuer: env.JWT_ISSUER }),
+    ...(env.JWT_AUDIENCE && { audience: env.JWT_AUDIENCE }),
+  };
+}
+
+const schema = environment.superRefine(checkCombinations).transform(resolve);
+
+/** Validates and resolves the environment; throws a one-line `ConfigError` on the first bad value. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const known: Record<string, string | undefined> = {};
+  for (const name of Object.keys(environment.shape)) {
+    const value = env[name];
+    if (value === undefined || value.trim() === "") continue;
+    known[name] = secretVariables.has(name) ? value : value.trim();
+  }
+  const result = schema.safeParse(known);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = String(issue?.path[0] ?? "environment");
+  throw new ConfigError(`Invalid configuration: ${describe(name, known[name])} — ${issue?.message ?? "invalid"}`);
+}
+
+function describe(name: string, value: string | undefined): string {
+  if (value === undefined) return `${name} is unset`;
+  if (secretVariables.has(name)) return `${name} (value hidden)`;
+  // URLs may carry a password (postgres://user:secret@host): mask it before echoing.
+  const shown = value.replace(/\/\/.*@/, "//***@");
+  return `${name}=${JSON.stringify(shown.length > 120 ? `${shown.slice(0, 120)}…` : shown)}`;
+}

@@ -1,0 +1,23 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Bus } from "./bus/bus";
+import type { Database } from "./db";
+import type { Logger } from "./logger";
+
+/** What the composition root hands a module's door: its own database, the bus, a logger. */
+export interface ModulePorts {
+  /** This module's database only; the module gives it its table types (`db.kysely.withSchema`). */
+  db: Database<any>;
+  bus: Bus;
+  logger: Logger;
+}
+
+/** What a module's door returns: the one thing main.ts knows about a bounded context. */
+export interface Module {
+  readonly name: string;
+  /** Mounted on the root app with `app.route("/", routes)`; declare paths in lower case. */
+  readonly routes: OpenAPIHono;
+  /** Migrates, then starts relays and consumers. Resolves once the module can serve. */
+  start(): Promise<void>;
+  /** Stops consumers and relays, letting in-flight work finish; leaves db and bus open. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,84 @@
+import { join } from "node:path";
+import { websocket } from "hono/bun";
+import { createBus } from "./bus";
+import type { Config, ModuleName } from "./config";
+import { createDatabase } from "./db";
+import { createApp, type ReadinessProbe } from "./http/create-app";
+import { createLogger, type Logger } from "./logger";
+import type { Module, ModulePorts } from "./module";
+
+/** The module doors, handed in by main.ts (shared/ never imports a module). */
+export type ModuleFactories = Record<ModuleName, (ports: ModulePorts) => Module>;
+
+export interface RunningServer {
+  /** The port actually bound (differs from config.port when that is 0). */
+  readonly port: number;
+  /** Stops HTTP, then the modules, then closes the bus and the databases. Rejects if any step failed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds and starts one process from its configuration: a database per module (its own PGlite
+ * directory, or PostgreSQL), one bus, the modules of the mode behind one app, and the HTTP server.
+ * If any step fails, what was already started is stopped again before the error is rethrown.
+ */
+export async function startServer(config: Config, factories: ModuleFactories, options: { logger?: Logger } = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  if (config.auth.kind === "none") {
+    logger.warn("AUTH=none: requests are not authenticated; any caller may act for any user (set AUTH=jwt in production)");
+  }
+  // Undone in reverse: server, modules, bus (its in-flight handlers may still use a database), databases.
+  const cleanups: { what: string; run: () => Promise<void> }[] = [];
+  const stop = async () => {
+    const failures: unknown[] = [];
+    for (const { what, run } of cleanups.splice(0).reverse()) {
+      await run().catch((error: unknown) => {
+        logger.error(`stopping ${what} failed`, { error });
+        failures.push(error);
+      });
+    }
+    if (failures.length > 0) throw new AggregateError(failures, "shutdown was not clean");
+  };
+
+  try {
+    const databases = [];
+    for (const name of config.modules) {
+      const db = await createDatabase({ url: config.databaseUrls[name], dataDir: join(config.dataDir, name) });
+      cleanups.push({ what: `${name} database`, run: () => db.close() });
+      databases.push({ name, db });
+    }
+    const bus = await createBus(config.bus, { logger: logger.child({ component: "bus" }) });
+    cleanups.push({ what: "bus", run: () => bus.close() });
+
+    const readiness: Record<string, ReadinessProbe> = { bus: () => bus.ping() };
+    for (const { name, db } of databases) readiness[`${name} database`] = () => db.ping();
+    const app = createApp({ logger, readiness });
+    for (const { name, db } of databases) {
+      const module = factories[name]({ db, bus, logger: logger.child({ module: name }) });
+      app.route("/", module.routes);
+      await module.start();
+      cleanups.push({ what: `${name} module`, run: () => module.stop() });
+    }
+
+    const server = Bun.serve({ port: config.port, fetch: app.fetch, websocket });
+    cleanups.push({ what: "HTTP server", run: () => stopServing(server) });
+    const databaseKinds = [...new Set(databases.map(({ db }) => db.kind))].join("+");
+    logger.info(`listening on :${server.port} (mode=${config.mode}, bus=${config.bus.kind}, db=${databaseKinds})`, {
+      port: server.port,
+      modules: config.modules,
+    });
+    return { port: server.port ?? config.port, stop };
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
+}
+
+/** Requests in flight get a grace period to finish; then what is still open (WebSockets) is closed (1001). */
+async function stopServing(server: Bun.Server<unknown>, graceMs = 3_000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+  await Promise.race([server.stop(), grace]);
+  clearTimeout(timer);
+  await server.stop(true);
+}

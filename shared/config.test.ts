@@ -20,11 +20,11 @@ describe("loadConfig resolves", () => {
       },
     ],
     ["empty strings as unset", { MODE: "", PORT: " ", BUS: "" }, { mode: "mono", port: 8080, bus: { kind: "memory" } }],
-    ["orders: port 8080 and the redis bus", { MODE: "orders" }, { modules: ["orders"], port: 8080, bus: { kind: "redis", url: "redis://127.0.0.1:6379" } }],
+    ["orders: port 8080 and the redis bus", { MODE: "orders" }, { modules: ["orders"], port: 8080, bus: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "gozon:" } }],
     ["payments: port 8081", { MODE: "payments" }, { modules: ["payments"], port: 8081 }],
     ["an explicit port", { MODE: "payments", PORT: "9000" }, { port: 9000 }],
     ["port 0 (any free port)", { PORT: "0" }, { port: 0 }],
-    ["values case-insensitively and trimmed", { MODE: " Orders ", BUS: "REDIS" }, { mode: "orders", bus: { kind: "redis", url: "redis://127.0.0.1:6379" } }],
+    ["values case-insensitively and trimmed", { MODE: " Orders ", BUS: "REDIS" }, { mode: "orders", bus: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "gozon:" } }],
     [
       "DATABASE_URL for every module",
       { DATABASE_URL: "postgres://db/gozon" },
@@ -36,7 +36,8 @@ describe("loadConfig resolves", () => {
       { databaseUrls: { orders: "postgres://db/gozon", payments: "postgresql://other/pay" } },
     ],
     ["a data directory", { DATA_DIR: "/var/lib/gozon" }, { dataDir: "/var/lib/gozon" }],
-    ["a redis URL", { BUS: "redis", REDIS_URL: "rediss://:pw@cache:6380" }, { bus: { kind: "redis", url: "rediss://:pw@cache:6380" } }],
+    ["a redis URL", { BUS: "redis", REDIS_URL: "rediss://:pw@cache:6380" }, { bus: { kind: "redis", url: "rediss://:pw@cache:6380", prefix: "gozon:" } }],
+    ["a redis key prefix", { BUS: "redis", REDIS_PREFIX: "run-42:" }, { bus: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "run-42:" } }],
     [
       "kafka defaults",
       { BUS: "kafka", MODE: "orders" },

@@ -74,6 +74,8 @@ const environment = z.object({
   PAYMENTS_DATABASE_URL: urlWith(["postgres:", "postgresql:"], "PostgreSQL").optional(),
   BUS: oneOf(busKinds).optional(),
   REDIS_URL: urlWith(["redis:", "rediss:"], "Redis").default("redis://127.0.0.1:6379"),
+  // Several systems (or test runs) can share one Redis: every key of this one starts with it.
+  REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, "expected 1 to 64 letters, digits or _ : . -").default("gozon:"),
   KAFKA_BROKERS: brokers.default(["127.0.0.1:9092"]),
   KAFKA_SSL: z
     .stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off"], error: "expected true or false" })
@@ -134,7 +136,7 @@ function resolveBus(env: Environment): BusConfig {
     case "memory":
       return { kind: "memory" };
     case "redis":
-      return { kind: "redis", url: env.REDIS_URL };
+      return { kind: "redis", url: env.REDIS_URL, prefix: env.REDIS_PREFIX };
     case "kafka": {
       const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = env;
       const sasl = mechanism && username && password ? { mechanism, username, password } : undefined;

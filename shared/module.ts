@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Bus } from "./bus/bus";
 import type { Database } from "./db";
 import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
 
 /** What the composition root hands a module's door: its own database, the bus, a logger. */
 export interface ModulePorts {
@@ -9,6 +10,8 @@ export interface ModulePorts {
   db: Database<any>;
   bus: Bus;
   logger: Logger;
+  /** The process's metrics: the module registers its outbox and counts what it consumes. */
+  metrics: Metrics;
 }
 
 /** What a module's door returns: the one thing main.ts knows about a bounded context. */

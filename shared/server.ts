@@ -5,6 +5,7 @@ import type { Config, ModuleName } from "./config";
 import { createDatabase } from "./db";
 import { createApp, type ReadinessProbe } from "./http/create-app";
 import { createLogger, type Logger } from "./logger";
+import { Metrics } from "./metrics";
 import type { Module, ModulePorts } from "./module";
 
 /** The module doors, handed in by main.ts (shared/ never imports a module). */
@@ -47,14 +48,15 @@ export async function startServer(config: Config, factories: ModuleFactories, op
       cleanups.push({ what: `${name} database`, run: () => db.close() });
       databases.push({ name, db });
     }
-    const bus = await createBus(config.bus, { logger: logger.child({ component: "bus" }) });
+    const metrics = new Metrics();
+    const bus = await createBus(config.bus, { logger: logger.child({ component: "bus" }), observer: metrics.busObserver() });
     cleanups.push({ what: "bus", run: () => bus.close() });
 
     const readiness: Record<string, ReadinessProbe> = { bus: () => bus.ping() };
     for (const { name, db } of databases) readiness[`${name} database`] = () => db.ping();
-    const app = createApp({ logger, readiness });
+    const app = createApp({ logger, readiness, metrics });
     for (const { name, db } of databases) {
-      const module = factories[name]({ db, bus, logger: logger.child({ module: name }) });
+      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics });
       app.route("/", module.routes);
       await module.start();
       cleanups.push({ what: `${name} module`, run: () => module.stop() });

@@ -34,6 +34,8 @@ export function createOrdersModule(ports: ModulePorts): Module {
     onPublished: (trx, rows) => markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows),
   });
   let consumer: Subscription | undefined;
+  ports.metrics.watchOutbox("orders", () => relay.state());
+  ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();
   routes.route("/", ordersRoutes(db));
   mountLiveRoutes(routes, hub);
@@ -52,7 +54,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
         group: ordersGroup,
         schema: paymentProcessedEnvelope,
         apply: (trx, results) => recordPaymentResults(trx as Kysely<OrdersDatabase>, results),
-        onDuplicates: (count) => logger.info("duplicate payment-processed messages skipped", { count }),
+        observer: ports.metrics.consumerObserver(paymentProcessedTopic, ordersGroup),
       });
     },
     async stop() {

@@ -11,6 +11,7 @@ import { newEnvelope, orderCreatedTopic, paymentProcessedTopic, type OrderCreate
 import { createDatabase, type Database } from "../../shared/db";
 import { createApp } from "../../shared/http/create-app";
 import { createLogger } from "../../shared/logger";
+import { Metrics } from "../../shared/metrics";
 import type { Module } from "../../shared/module";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
@@ -47,7 +48,7 @@ for (const busKind of ["memory", "redis"] as const) {
       bus = busKind === "memory"
         ? new MemoryBus({ broker, retryPolicy })
         : new RedisBus({ url: redisUrl, prefix: namespace, leaseMs: 1_000, blockMs: 200, retryPolicy });
-      module = createOrdersModule({ db: database, bus, logger });
+      module = createOrdersModule({ db: database, bus, logger, metrics: new Metrics() });
       await module.start();
       const app = createApp({ logger });
       app.route("/", module.routes);

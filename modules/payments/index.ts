@@ -23,6 +23,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
   const logger = ports.logger.child({ module: "payments" });
   const relay = new OutboxRelay({ database: ports.db, db, schema: paymentsSchema, bus: ports.bus, logger });
+  ports.metrics.watchOutbox("payments", () => relay.state());
   let consumer: Subscription | undefined;
   const routes: OpenAPIHono = accountsRoutes(db);
 
@@ -39,7 +40,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
         group: paymentsGroup,
         schema: orderCreatedEnvelope,
         apply: async (trx, orders) => void (await payOrders(trx as Kysely<PaymentsDatabase>, orders)),
-        onDuplicates: (count) => logger.info("duplicate order-created messages skipped", { count }),
+        observer: ports.metrics.consumerObserver(orderCreatedTopic, paymentsGroup),
       });
     },
     async stop() {

@@ -10,6 +10,7 @@ import { newEnvelope, orderCreatedTopic, paymentProcessedTopic, type PaymentProc
 import { createDatabase, type Database } from "../../shared/db";
 import { createApp } from "../../shared/http/create-app";
 import { createLogger } from "../../shared/logger";
+import { Metrics } from "../../shared/metrics";
 import type { Module } from "../../shared/module";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
@@ -55,7 +56,7 @@ for (const busKind of ["memory", "redis"] as const) {
       testDatabase = await createTestDatabase();
       database = await createDatabase<PaymentsDatabase>({ url: testDatabase.url, dataDir: "" });
       bus = newBus();
-      module = createPaymentsModule({ db: database, bus, logger });
+      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics() });
       await module.start();
       app = createApp({ logger });
       app.route("/", module.routes);
@@ -163,7 +164,7 @@ for (const busKind of ["memory", "redis"] as const) {
     test("a crash between the debit's commit and the publish loses nothing: the relay publishes on restart", async () => {
       const userId = await accountWith(50);
       await module.stop();
-      const crashed = createPaymentsModule({ db: database, bus: withoutResultPublishing(bus), logger });
+      const crashed = createPaymentsModule({ db: database, bus: withoutResultPublishing(bus), logger, metrics: new Metrics() });
       await crashed.start();
       const created = order(userId, 2_000);
       await publishOrders([created]);
@@ -172,7 +173,7 @@ for (const busKind of ["memory", "redis"] as const) {
       expect(resultsFor(created.payload.orderId)).toHaveLength(0);
       await crashed.stop();
 
-      module = createPaymentsModule({ db: database, bus, logger });
+      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics() });
       await module.start();
       await eventually(() => resultsFor(created.payload.orderId).length === 1, 10_000, "the result after restart");
       expect(resultsFor(created.payload.orderId)[0]!.payload).toMatchObject({ status: "completed", balance: 3_000 });

@@ -11,6 +11,12 @@ export interface RetryPolicy {
 
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseBackoffMs: 100, maxBackoffMs: 5_000 };
 
+/** Counts what happens to deliveries (the process's metrics implement it). */
+export interface BusObserver {
+  retried(topic: string, group: string): void;
+  deadLettered(topic: string, group: string): void;
+}
+
 export interface DeliveryContext {
   policy: RetryPolicy;
   /** Publishes the message to the dead-letter topic; must resolve only once that is durable. */
@@ -18,6 +24,9 @@ export interface DeliveryContext {
   /** Aborted when the consumer stops: backoff waits end early and no further try starts. */
   signal: AbortSignal;
   onRetry?(message: Delivery, error: unknown, attempt: number): void;
+  /** The consumer group, for the observer. */
+  group: string;
+  observer?: BusObserver;
 }
 
 /**
@@ -61,9 +70,11 @@ async function deliverOne(message: Delivery, handler: BatchHandler, context: Del
       if (error instanceof PoisonMessageError || attempt >= policy.maxAttempts) {
         if (signal.aborted) return false;
         await context.deadLetter(message, error, attempt);
+        context.observer?.deadLettered(message.topic, context.group);
         return true;
       }
       context.onRetry?.(message, error, attempt);
+      context.observer?.retried(message.topic, context.group);
       const wait = Math.min(policy.maxBackoffMs, policy.baseBackoffMs * 2 ** (attempt - 1));
       await sleep(wait, signal);
     }

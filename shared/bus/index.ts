@@ -1,9 +1,9 @@
 import type { Bus } from "./bus";
-import type { RetryPolicy } from "./delivery";
+import type { BusObserver, RetryPolicy } from "./delivery";
 import type { BusLogger } from "./logger";
 
 export * from "./bus";
-export { defaultRetryPolicy, type RetryPolicy } from "./delivery";
+export { defaultRetryPolicy, type BusObserver, type RetryPolicy } from "./delivery";
 export type { BusLogger } from "./logger";
 
 export type BusConfig =
@@ -21,7 +21,10 @@ export type BusConfig =
  * Builds the bus the configuration names. Adapters are loaded on demand, so a process on the
  * memory bus never loads ioredis or kafkajs.
  */
-export async function createBus(config: BusConfig, options: { logger?: BusLogger; retryPolicy?: RetryPolicy } = {}): Promise<Bus> {
+export async function createBus(
+  config: BusConfig,
+  options: { logger?: BusLogger; retryPolicy?: RetryPolicy; observer?: BusObserver } = {},
+): Promise<Bus> {
   switch (config.kind) {
     case "memory": {
       const { MemoryBus } = await import("./memory/memory-bus");

@@ -1,22 +1,34 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite, types } from "@electric-sql/pglite";
-import { Kysely } from "kysely";
-import { PostgresJSDialect } from "kysely-postgres-js";
+import { Kysely, sql } from "kysely";
 import postgres from "postgres";
 import type { Database } from "./database";
-import { pgliteDialect } from "./pglite-dialect";
+import { PGliteSession, pgliteDialect } from "./pglite-dialect";
+import { postgresJsDialect } from "./postgres-js-dialect";
 
 export interface CreateDatabaseOptions {
   /** PostgreSQL URL (postgres.js honours `sslmode` in it). Unset: embedded PGlite in `dataDir`. */
   url?: string;
+  /** PGlite's directory, created if missing; one process at a time may open it. */
   dataDir: string;
-  /** Pool size for PostgreSQL. Default 10. */
+  /** Pool size for PostgreSQL (PGlite is one session). Default 10. */
   maxConnections?: number;
 }
 
+const pingTimeoutMs = 2_000;
+
 /**
- * BIGINT columns hold money in minor units: read them as JS numbers, and refuse any value a
- * number cannot hold exactly rather than round it.
+ * Opens a module's database: PostgreSQL when `url` is set, else PGlite persisted in `dataDir`
+ * (about 4 s to start). PostgreSQL connects lazily: an unreachable server shows in `ping()`
+ * and in the first query, not here.
+ */
+export async function createDatabase<DB>(options: CreateDatabaseOptions): Promise<Database<DB>> {
+  return options.url ? openPostgres<DB>(options.url, options.maxConnections ?? 10) : openPGlite<DB>(options.dataDir);
+}
+
+/**
+ * BIGINT columns hold money in minor units (and counts): read them as JS numbers, and refuse a
+ * value a number cannot hold exactly rather than round it.
  */
 function parseBigint(text: string): number {
   const value = Number(text);
@@ -24,59 +36,79 @@ function parseBigint(text: string): number {
   return value;
 }
 
-export async function createDatabase<DB>(options: CreateDatabaseOptions): Promise<Database<DB>> {
-  return options.url ? createPostgres<DB>(options.url, options.maxConnections ?? 10) : createPGlite<DB>(options.dataDir);
-}
-
-function createPostgres<DB>(url: string, max: number): Database<DB> {
-  const sql = postgres(url, {
+function openPostgres<DB>(url: string, max: number): Database<DB> {
+  const client = postgres(url, {
     max,
+    // Seconds. Bounds the TCP connect only; ping() has its own deadline for a server that accepts
+    // and never answers.
     connect_timeout: 5,
+    // "already exists, skipping" and the like would otherwise go to console.log.
     onnotice: () => {},
     types: {
-      bigint: { to: 20, from: [20], serialize: (value: number) => String(value), parse: parseBigint },
+      bigint: { to: 20, from: [20], serialize: (value: number | bigint) => String(value), parse: parseBigint },
     },
   });
-  const kysely = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: sql }) });
+  const kysely = new Kysely<DB>({ dialect: postgresJsDialect(client) });
   return {
     kind: "postgres",
     kysely,
     async listen(channel, onNotify) {
-      const { unlisten } = await sql.listen(channel, (payload) => onNotify(payload));
-      return unlisten;
+      // postgres.js listens on a connection of its own and re-LISTENs after reconnecting.
+      const { unlisten } = await client.listen(channel, (payload) => onNotify(payload));
+      return () => unlisten().catch(() => {});
     },
-    ping: () => withTimeout(sql`select 1`.then(() => true), 2_000),
-    async close() {
-      await kysely.destroy();
-    },
+    ping: () => ping(kysely),
+    close: once(() => kysely.destroy()),
   };
 }
 
-async function createPGlite<DB>(dataDir: string): Promise<Database<DB>> {
+async function openPGlite<DB>(dataDir: string): Promise<Database<DB>> {
+  if (!dataDir) throw new Error("createDatabase: dataDir is required when no PostgreSQL url is given");
   await mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir, { parsers: { [types.INT8]: parseBigint } });
-  const kysely = new Kysely<DB>({ dialect: pgliteDialect(pglite) });
-  let closed = false;
+  const session = new PGliteSession(pglite);
+  const kysely = new Kysely<DB>({ dialect: pgliteDialect(session) });
   return {
     kind: "pglite",
     kysely,
     async listen(channel, onNotify) {
-      const unlisten = await pglite.listen(channel, onNotify);
-      return async () => {
-        if (!closed) await unlisten();
-      };
+      // PGlite sends `LISTEN <channel>` unquoted, folding the name to lower case. Quoted, the name
+      // is taken as is, as postgres.js does; PGlite strips the quotes but does not unescape, hence
+      // no quote inside. Its returned unsubscribe folds the name again: unlisten() gets it quoted.
+      // Both run holding the session: a LISTEN sent into another caller's transaction would be
+      // undone by its rollback.
+      if (channel.includes('"')) throw new Error(`NOTIFY channel names may not contain a double quote: ${channel}`);
+      const quoted = `"${channel}"`;
+      const callback = (payload: string) => onNotify(payload);
+      await session.runExclusive(() => pglite.listen(quoted, callback));
+      return () => session.runExclusive(() => pglite.unlisten(quoted, callback)).catch(() => {});
     },
-    ping: async () => !closed && !pglite.closed,
-    async close() {
-      if (closed) return;
-      closed = true;
+    ping: () => ping(kysely),
+    close: once(async () => {
       await kysely.destroy();
-    },
+      await pglite.close();
+    }),
   };
 }
 
-/** Resolves false when the probe throws or takes longer than `ms`. */
-function withTimeout(probe: Promise<boolean>, ms: number): Promise<boolean> {
-  const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref());
-  return Promise.race([probe.catch(() => false), timeout]);
+/** `select 1` within the deadline; false on error or timeout. */
+async function ping(kysely: Kysely<any>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), pingTimeoutMs);
+  });
+  const probe = sql`select 1`.execute(kysely).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function once(action: () => Promise<void>): () => Promise<void> {
+  let result: Promise<void> | undefined;
+  return () => (result ??= action());
 }

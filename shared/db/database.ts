@@ -1,13 +1,29 @@
 import type { Kysely } from "kysely";
 
-/** A module's database: kysely over PostgreSQL (postgres.js) or over an embedded PGlite. */
+/**
+ * A module's database: kysely over PostgreSQL (postgres.js) or over an embedded PGlite. Both run
+ * the same SQL and read BIGINT as a JS number and timestamptz as a Date.
+ */
 export interface Database<DB> {
   readonly kind: "postgres" | "pglite";
+  /**
+   * Open transactions with `kysely.transaction()` and query only through the `trx` it hands you:
+   * on PGlite (one session) a query on the outer `kysely` inside a transaction waits forever.
+   */
   readonly kysely: Kysely<DB>;
-  /** Subscribes to NOTIFY on `channel`; returns the function that unsubscribes. */
+  /**
+   * Subscribes to NOTIFY on `channel` (the exact, case-sensitive string given to `pg_notify`);
+   * resolves once listening, so notifications committed after that are delivered, in commit
+   * order, and none from a rolled-back transaction. Delivery is a wake-up hint, not a guarantee:
+   * what is sent while the listening connection reconnects is lost, so keep a fallback poll.
+   * Returns the function that unsubscribes (harmless after `close()`).
+   */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
-  /** True when a trivial query succeeds within a short timeout (readiness probe). */
+  /** True when a trivial query succeeds within 2 s (readiness probe); never throws, never hangs. */
   ping(): Promise<boolean>;
-  /** Closes the pool or the PGlite instance. */
+  /**
+   * Lets queries and transactions in flight finish (on PostgreSQL for 5 s at most), then closes
+   * the pool or the PGlite instance. Later queries reject; calling it again is harmless.
+   */
   close(): Promise<void>;
 }

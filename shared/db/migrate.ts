@@ -3,28 +3,41 @@ import { Migrator, sql, type Kysely, type Migration } from "kysely";
 export interface MigrateOptions {
   /** The module's PostgreSQL schema: its tables and its migration history live there. */
   schema: string;
+  /** By name; applied in name order, so prefix names with a number (`001-create-orders`). */
   migrations: Record<string, Migration>;
 }
 
 /**
- * Applies a module's pending migrations in name order, with the history in
- * `<schema>.kysely_migration`, so each module keeps its own. Migrations run on `db.withSchema(schema)`,
- * so their unqualified table names land in the module's schema. kysely's migration lock (an
- * advisory lock on PostgreSQL) makes two processes starting at once apply each migration once.
- * Throws naming the migration that failed; that migration's transaction is rolled back.
+ * Applies a module's pending migrations, keeping the history in `<schema>.kysely_migration` so
+ * each module has its own. Migrations run on `db.withSchema(schema)`: their unqualified table
+ * names land in the module's schema. All pending migrations run in one transaction under kysely's
+ * migration lock (an advisory lock on PostgreSQL), so processes starting at once apply each
+ * migration once, and a failure leaves nothing half-applied. Rejects naming the failing migration.
  */
 export async function migrate(db: Kysely<any>, options: MigrateOptions): Promise<void> {
-  await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
+  const { schema, migrations } = options;
+  await createSchema(db, schema);
   const migrator = new Migrator({
-    db: db.withSchema(options.schema),
-    provider: { getMigrations: async () => options.migrations },
-    migrationTableSchema: options.schema,
+    db: db.withSchema(schema),
+    provider: { getMigrations: async () => migrations },
+    migrationTableSchema: schema,
   });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((result) => result.status === "Error")?.migrationName ?? "(before any migration ran)";
-    throw new Error(`migration ${failed} of schema ${options.schema} failed: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+  if (error === undefined) return;
+  const failed = results?.find((result) => result.status === "Error")?.migrationName;
+  const what = failed ? `migration "${failed}" of schema "${schema}"` : `migrating schema "${schema}"`;
+  throw new Error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+/**
+ * `IF NOT EXISTS` does not stop two sessions racing to create the same schema: the loser fails
+ * on a unique index. Losing that race is fine as long as the schema exists afterwards.
+ */
+async function createSchema(db: Kysely<any>, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (error) {
+    const { rows } = await sql`select 1 from pg_namespace where nspname = ${schema}`.execute(db);
+    if (rows.length === 0) throw error;
   }
 }

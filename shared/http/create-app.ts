@@ -4,7 +4,9 @@ import { OpenAPIHono, createRoute, z, type Hook } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { getPath } from "hono/utils/url";
 import packageJson from "../../package.json" with { type: "json" };
+import { routePath } from "hono/route";
 import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
 import { HttpProblem, ProblemSchema, problemContentType, problemResponse, statusTitle, validationProblem } from "./problem";
 
 /** A named readiness check (database, bus): true when the dependency answers. */
@@ -16,6 +18,8 @@ export interface CreateAppOptions {
   readiness?: Record<string, ReadinessProbe>;
   /** Default 2 000 ms: a hung dependency counts as down rather than hanging the probe. */
   probeTimeoutMs?: number;
+  /** When given: every request is counted and timed, and `GET /metrics` serves the registry. */
+  metrics?: Metrics;
 }
 
 /**
@@ -49,6 +53,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     problemResponse({ type: "about:blank", title: statusTitle(404), status: 404, detail: `No route for ${c.req.method} ${c.req.path}` }),
   );
 
+  if (options.metrics) mountMetrics(app, options.metrics);
   mountHealth(app, options.readiness ?? {}, options.probeTimeoutMs ?? 2_000);
   // Not app.doc31: it answers a generation failure with `{}`; thrown here, onError logs it.
   app.get("/openapi.json", (c) => c.json(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Gozon", version: packageJson.version } })));
@@ -64,6 +69,21 @@ const validationHook: Hook<unknown, any, string, Response | undefined> = (result
   const location = locations[result.target] ?? result.target;
   return problemResponse(validationProblem(location, result.error.issues));
 };
+
+/** Counts and times every request by its route pattern (not its path: ids would explode the labels). */
+function mountMetrics(app: OpenAPIHono, metrics: Metrics): void {
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    const pattern = routePath(c, -1);
+    const route = pattern === "*" || pattern === "/*" ? "(unmatched)" : pattern;
+    metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    metrics.httpDuration.observe({ method: c.req.method, route }, (performance.now() - started) / 1_000);
+  });
+  app.get("/metrics", async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType }),
+  );
+}
 
 function mountHealth(app: OpenAPIHono, probes: Record<string, ReadinessProbe>, timeoutMs: number): void {
   const live = createRoute({

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { z } from "zod";
 import { PoisonMessageError, type Bus, type Delivery, type Subscription } from "../bus/bus";
+import type { ConsumerObserver } from "../metrics";
 import type { MessagingTables } from "./messaging.tables";
 
 /**
@@ -48,8 +49,8 @@ export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> 
    * them in the inbox; together they commit or not at all.
    */
   apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<void>;
-  /** Called with how many messages of a batch were duplicates (for metrics). */
-  onDuplicates?(count: number): void;
+  /** Told how many messages each committed batch consumed and how many were duplicates. */
+  observer?: ConsumerObserver;
 }
 
 /** Subscribes a batch consumer whose effects are applied once per message id. */
@@ -67,7 +68,8 @@ export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: I
         if (toApply.length > 0) await options.apply(trx, toApply);
         return envelopes.length - toApply.length;
       });
-      if (duplicates > 0) options.onDuplicates?.(duplicates);
+      options.observer?.consumed(envelopes.length);
+      if (duplicates > 0) options.observer?.duplicatesSkipped(duplicates);
     },
     { maxBatchSize: options.maxBatchSize ?? 100 },
   );

@@ -4,6 +4,7 @@ import { sleep } from "../bus/delivery";
 import { Notifier } from "../bus/notifier";
 import type { Database } from "../db";
 import type { Logger } from "../logger";
+import type { OutboxState } from "../metrics";
 import type { MessagingTables, OutboxTable } from "./messaging.tables";
 import { outboxChannel } from "./outbox";
 
@@ -107,6 +108,17 @@ export class OutboxRelay {
     });
     if (result !== "standby") await this.#cleanup();
     return result;
+  }
+
+  /** The backlog and the age of its oldest row, for the metrics. */
+  async state(): Promise<OutboxState> {
+    const row = await (this.#options.db as Kysely<MessagingTables>)
+      .selectFrom("outbox")
+      .select((eb) => [eb.fn.countAll<number>().as("backlog"), eb.fn.min("created_at").as("oldest")])
+      .where("published_at", "is", null)
+      .executeTakeFirstOrThrow();
+    const oldest = row.oldest as Date | null;
+    return { backlog: Number(row.backlog), oldestAgeSeconds: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1_000) : 0 };
   }
 
   /** Deletes rows published longer ago than the retention period, at most once a minute. */

@@ -4,7 +4,7 @@ import type { ICustomPartitioner, IHeaders, KafkaMessage, logCreator, Producer }
 import { deadLetterTopic, type Abortable, type BatchHandler, type Bus, type BusFeatures, type Delivery } from "../bus";
 import type { MessageHandler, OutgoingMessage, SubscribeOptions, Subscription } from "../bus";
 import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, partitionOf, sleep } from "../delivery";
-import type { DeliveryContext, RetryPolicy } from "../delivery";
+import type { BusObserver, DeliveryContext, RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { KafkaTopics } from "./kafka-topics";
 
@@ -19,6 +19,7 @@ export interface KafkaBusOptions {
   partitions?: number;
   retryPolicy?: RetryPolicy;
   logger?: BusLogger;
+  observer?: BusObserver;
 }
 
 const PING_TIMEOUT_MS = 2_000;
@@ -49,6 +50,7 @@ export class KafkaBus implements Bus, Abortable {
   readonly #topics: KafkaTopics;
   readonly #partitions: number;
   readonly #policy: RetryPolicy;
+  readonly #observer: BusObserver | undefined;
   readonly #logger: BusLogger;
   /** Aborted by abort(): the member is dead and acknowledges nothing more. */
   readonly #killed = new AbortController();
@@ -59,6 +61,7 @@ export class KafkaBus implements Bus, Abortable {
   constructor(options: KafkaBusOptions) {
     this.#partitions = options.partitions ?? 8;
     this.#policy = options.retryPolicy ?? defaultRetryPolicy;
+    this.#observer = options.observer;
     this.#logger = options.logger ?? console;
     this.#kafka = new Kafka({
       clientId: options.clientId,
@@ -259,6 +262,8 @@ export class KafkaBus implements Bus, Abortable {
     return {
       policy: this.#policy,
       signal,
+      group,
+      observer: this.#observer,
       deadLetter: async (message, error, attempts) => {
         this.#logger.error("message dead-lettered", { ...fields(message), attempts, error: String(error) });
         // Durable before the offset is committed: a crash in between dead-letters twice, never loses.

@@ -10,7 +10,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from "../bus";
-import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, type RetryPolicy } from "../delivery";
+import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, type BusObserver, type RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { MemoryBroker, type GroupMember } from "./memory-broker";
 
@@ -19,6 +19,7 @@ export interface MemoryBusOptions {
   broker?: MemoryBroker;
   retryPolicy?: RetryPolicy;
   logger?: BusLogger;
+  observer?: BusObserver;
 }
 
 /**
@@ -31,6 +32,7 @@ export class MemoryBus implements Bus, Abortable {
   readonly #broker: MemoryBroker;
   readonly #policy: RetryPolicy;
   readonly #logger: BusLogger | undefined;
+  readonly #observer: BusObserver | undefined;
   /** Aborted by abort(): this member is dead and nothing it does counts any more. */
   readonly #dead = new AbortController();
   /** Each subscription's leave (stop taking messages) and drain (await what is in flight). */
@@ -41,6 +43,7 @@ export class MemoryBus implements Bus, Abortable {
     this.#broker = options.broker ?? new MemoryBroker();
     this.#policy = options.retryPolicy ?? defaultRetryPolicy;
     this.#logger = options.logger;
+    this.#observer = options.observer;
   }
 
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
@@ -64,6 +67,8 @@ export class MemoryBus implements Bus, Abortable {
     const context = {
       policy: this.#policy,
       signal: stop.signal,
+      group,
+      observer: this.#observer,
       deadLetter: (message: Delivery, error: unknown, attempts: number) => this.#deadLetter(message, error, attempts),
       onRetry: (message: Delivery, error: unknown, attempt: number) =>
         this.#logger?.warn("handler failed, will retry", { topic, group, position: message.position, attempt, error: String(error) }),

@@ -12,7 +12,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from "../bus";
-import { deadLetterHeaders, defaultRetryPolicy, partitionOf, type DeliveryContext, type RetryPolicy } from "../delivery";
+import { deadLetterHeaders, defaultRetryPolicy, partitionOf, type BusObserver, type DeliveryContext, type RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { BroadcastReader } from "./broadcast-reader";
 import { GroupConsumer } from "./group-consumer";
@@ -31,6 +31,7 @@ export interface RedisBusOptions {
   blockMs?: number;
   retryPolicy?: RetryPolicy;
   logger?: BusLogger;
+  observer?: BusObserver;
 }
 
 /**
@@ -43,7 +44,7 @@ export class RedisBus implements Bus, Abortable {
   readonly #commands: Redis;
   readonly #keys: StreamKeys;
   readonly #memberId = randomUUID();
-  readonly #options: Required<Omit<RedisBusOptions, "logger" | "prefix">> & Pick<RedisBusOptions, "logger">;
+  readonly #options: Required<Omit<RedisBusOptions, "logger" | "prefix" | "observer">> & Pick<RedisBusOptions, "logger" | "observer">;
   readonly #consumers = new Set<GroupConsumer>();
   readonly #broadcasts = new Set<BroadcastReader>();
   #closed = false;
@@ -156,6 +157,8 @@ export class RedisBus implements Bus, Abortable {
     return {
       policy: this.#options.retryPolicy,
       signal,
+      group,
+      observer: this.#options.observer,
       deadLetter: async (message: Delivery, error: unknown, attempts: number) => {
         logger?.error("message dead-lettered", { topic, group, position: message.position, attempts, error: String(error) });
         await this.publish(deadLetterTopic(topic), [

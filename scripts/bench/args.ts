@@ -1,0 +1,118 @@
+/**
+ * The bench's command line: `--flag value` or `--flag=value`. Anything wrong (an unknown flag, a
+ * bad value, a missing DATABASE_URL) is an `ArgumentError` whose message is one line.
+ */
+
+export const modes = ["mono", "split"] as const;
+export const busKinds = ["memory", "redis", "kafka"] as const;
+export const databaseKinds = ["pglite", "postgres"] as const;
+
+/** Closed loop: C orders in flight at all times. Open loop: R orders/s offered, whatever the answers. */
+export type Load = { kind: "closed"; concurrency: number } | { kind: "open"; rate: number };
+
+export interface BenchOptions {
+  mode: (typeof modes)[number];
+  bus: (typeof busKinds)[number];
+  db: (typeof databaseKinds)[number];
+  orders: number;
+  load: Load;
+  users: number;
+  /** HTTP port of the (orders) process; split puts payments on port + 1. Undefined: pick free ports. */
+  port: number | undefined;
+  /** How long after the last send the bench waits for terminal statuses before counting the rest as stuck. */
+  timeoutSeconds: number;
+  /** PostgreSQL URL for `--db postgres`, from DATABASE_URL. */
+  databaseUrl: string | undefined;
+}
+
+export class ArgumentError extends Error {
+  override name = "ArgumentError";
+}
+
+export const usage = `Usage: bun run bench [-- flags]
+
+Starts Gozon as child processes, creates accounts, sends orders over HTTP, waits for each order's
+terminal status on the WebSocket, then prints a summary and one JSON line.
+
+  --mode mono|split          one process, or orders + payments as two (default mono)
+  --bus memory|redis|kafka   default memory with mono, redis with split; redis uses REDIS_URL
+                             (default redis://127.0.0.1:6379) under a fresh key prefix, deleted
+                             afterwards; kafka uses KAFKA_BROKERS (default 127.0.0.1:9092)
+  --db pglite|postgres       pglite: a fresh temporary directory (default); postgres: the database
+                             in DATABASE_URL, used as given; the bench leaves its accounts, orders
+                             and messages there, so point it at a scratch database
+  --orders N                 orders to send (default 3000)
+  --concurrency C            closed loop: C orders in flight (default 64)
+  --rate R                   open loop instead: offer R orders/s whatever the response times
+  --duration S               with --rate: send for S seconds (orders = R × S)
+  --users U                  accounts, one WebSocket each (default 50); each can pay for 90% of
+                             its orders, so about 10% fail for insufficient funds
+  --port P                   HTTP port (split: payments on P + 1); default: free ports
+  --timeout S                wait for terminal statuses up to S s after the last send (default 30)
+  --help                     this text`;
+
+const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout"] as const;
+type Flag = (typeof flags)[number];
+
+/** Parses argv (without the runtime and script); returns undefined when help was asked for. */
+export function parseArguments(argv: string[], env: Record<string, string | undefined>): BenchOptions | undefined {
+  const given = new Map<Flag, string>();
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    if (argument === "--help" || argument === "-h") return undefined;
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argument);
+    const name = match?.[1] as Flag | undefined;
+    if (!name || !flags.includes(name)) throw new ArgumentError(`unknown argument ${JSON.stringify(argument)} (see --help)`);
+    const value = match?.[2] ?? argv[++index];
+    if (value === undefined || value === "") throw new ArgumentError(`--${name} needs a value`);
+    if (given.has(name)) throw new ArgumentError(`--${name} given twice`);
+    given.set(name, value);
+  }
+
+  const mode = oneOf(given, "mode", modes, "mono");
+  const bus = oneOf(given, "bus", busKinds, mode === "mono" ? "memory" : "redis");
+  if (mode === "split" && bus === "memory") throw new ArgumentError("--bus memory needs --mode mono (two processes cannot share an in-memory bus)");
+  const db = oneOf(given, "db", databaseKinds, "pglite");
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (db === "postgres" && !databaseUrl) throw new ArgumentError("--db postgres needs DATABASE_URL (a scratch database: the bench writes rows there)");
+
+  if (given.has("rate") && given.has("concurrency")) throw new ArgumentError("give --concurrency (closed loop) or --rate (open loop), not both");
+  if (given.has("duration") && !given.has("rate")) throw new ArgumentError("--duration needs --rate");
+  if (given.has("duration") && given.has("orders")) throw new ArgumentError("with --rate, give --orders or --duration, not both");
+  let orders = integer(given, "orders", 3000, 1);
+  let load: Load;
+  if (given.has("rate")) {
+    const rate = number(given, "rate", 0);
+    load = { kind: "open", rate };
+    if (given.has("duration")) orders = Math.max(1, Math.round(rate * number(given, "duration", 0)));
+  } else {
+    load = { kind: "closed", concurrency: integer(given, "concurrency", 64, 1) };
+  }
+  const users = integer(given, "users", 50, 1);
+  const port = given.has("port") ? integer(given, "port", 0, 1, mode === "split" ? 65_534 : 65_535) : undefined;
+  const timeoutSeconds = number(given, "timeout", 0, 30);
+  return { mode, bus, db, orders, load, users, port, timeoutSeconds, databaseUrl };
+}
+
+function oneOf<const T extends readonly string[]>(given: Map<Flag, string>, name: Flag, values: T, fallback: T[number]): T[number] {
+  const value = given.get(name) ?? fallback;
+  if (!values.includes(value)) throw new ArgumentError(`--${name} ${JSON.stringify(value)}: expected one of ${values.join(", ")}`);
+  return value;
+}
+
+function integer(given: Map<Flag, string>, name: Flag, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const text = given.get(name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new ArgumentError(`--${name} ${JSON.stringify(text)}: expected an integer from ${min} to ${max}`);
+  return value;
+}
+
+/** A positive number (greater than `exclusiveMin`). */
+function number(given: Map<Flag, string>, name: Flag, exclusiveMin: number, fallback = Number.NaN): number {
+  const text = given.get(name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= exclusiveMin) throw new ArgumentError(`--${name} ${JSON.stringify(text)}: expected a number > ${exclusiveMin}`);
+  return value;
+}

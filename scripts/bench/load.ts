@@ -1,0 +1,77 @@
+/** The workload: who orders what, and the loops that send it. */
+import type { Load } from "./args";
+import { placeOrder, type TerminalTracker } from "./client";
+import type { OrderRecord } from "./stats";
+
+/** Every order costs the same, so each account pays for exactly `affordable` of its orders. */
+export const orderAmount = 10;
+/** Share of each user's orders its deposit covers; the rest fail for insufficient funds. */
+export const coveredShare = 0.9;
+
+export interface UserPlan {
+  userId: string;
+  orders: number;
+  /** Orders the deposit pays for: floor(90% of `orders`). */
+  affordable: number;
+  deposit: number;
+}
+
+/** Order i goes to user i mod U; each user can pay for 90% (rounded down) of its orders. */
+export function planUsers(userIds: string[], orders: number): UserPlan[] {
+  return userIds.map((userId, index) => {
+    const count = Math.floor(orders / userIds.length) + (index < orders % userIds.length ? 1 : 0);
+    const affordable = Math.floor(count * coveredShare);
+    return { userId, orders: count, affordable, deposit: affordable * orderAmount };
+  });
+}
+
+export interface LoadResult {
+  records: OrderRecord[];
+  /** Open loop: the latest an order left after its scheduled time (the client falling behind). */
+  maxSendLagMs: number;
+}
+
+/** Sends `count` orders with the given load and returns one record per order (in send order). */
+export async function sendOrders(ordersUrl: string, userIds: string[], count: number, load: Load, tracker: TerminalTracker): Promise<LoadResult> {
+  const send = (index: number) =>
+    placeOrder(ordersUrl, { userId: userIds[index % userIds.length]!, amount: orderAmount, description: `bench order ${index}` }, tracker);
+  return load.kind === "closed" ? closedLoop(count, load.concurrency, send) : openLoop(count, load.rate, send);
+}
+
+/** C workers, each sending its next order as soon as the previous one is answered. */
+async function closedLoop(count: number, concurrency: number, send: (index: number) => Promise<OrderRecord>): Promise<LoadResult> {
+  const records: OrderRecord[] = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < count; index = next++) records[index] = await send(index);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { records, maxSendLagMs: 0 };
+}
+
+/** Order i leaves at start + i/R, whether or not earlier ones were answered. */
+async function openLoop(count: number, rate: number, send: (index: number) => Promise<OrderRecord>): Promise<LoadResult> {
+  const start = performance.now();
+  const due = (index: number) => start + (index * 1000) / rate;
+  const pending: Promise<OrderRecord>[] = [];
+  let maxSendLagMs = 0;
+  while (pending.length < count) {
+    const now = performance.now();
+    while (pending.length < count && due(pending.length) <= now) {
+      maxSendLagMs = Math.max(maxSendLagMs, now - due(pending.length));
+      pending.push(send(pending.length));
+    }
+    if (pending.length < count) await Bun.sleep(Math.max(0, due(pending.length) - performance.now()));
+  }
+  return { records: await Promise.all(pending), maxSendLagMs };
+}
+
+/** Polls until every accepted order has a terminal status or the deadline passes; returns how many are still open. */
+export async function waitForTerminals(records: OrderRecord[], tracker: TerminalTracker, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  const open = () => records.filter((record) => record.orderId !== undefined && !tracker.has(record.orderId)).length;
+  for (let remaining = open(); ; remaining = open()) {
+    if (remaining === 0 || performance.now() > deadline) return remaining;
+    await Bun.sleep(20);
+  }
+}

@@ -1,0 +1,122 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { BusObserver } from "./bus/delivery";
+
+/** What a module's outbox looks like right now (for the backlog gauges). */
+export interface OutboxState {
+  backlog: number;
+  /** Age of the oldest unpublished row; 0 when there is none. */
+  oldestAgeSeconds: number;
+}
+
+
+/** What an inbox consumer reports. */
+export interface ConsumerObserver {
+  consumed(count: number): void;
+  duplicatesSkipped(count: number): void;
+}
+
+/**
+ * The process's Prometheus metrics (served at `/metrics`): HTTP requests, outbox backlog and age,
+ * messages consumed, duplicates skipped, retries, dead letters, WebSocket connections.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #outboxes = new Map<string, () => Promise<OutboxState>>();
+  readonly #socketCounts = new Set<() => number>();
+
+  readonly httpRequests = new Counter({
+    name: "gozon_http_requests_total",
+    help: "HTTP requests by method, route and status",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: "gozon_http_request_duration_seconds",
+    help: "HTTP request duration by method and route",
+    labelNames: ["method", "route"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly messagesConsumed = new Counter({
+    name: "gozon_messages_consumed_total",
+    help: "Messages handled by an inbox consumer (duplicates included)",
+    labelNames: ["topic", "group"] as const,
+    registers: [this.registry],
+  });
+  readonly duplicatesSkipped = new Counter({
+    name: "gozon_messages_duplicates_skipped_total",
+    help: "Messages the inbox had seen before, skipped without effect",
+    labelNames: ["topic", "group"] as const,
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: "gozon_message_retries_total",
+    help: "Handler failures that led to another try",
+    labelNames: ["topic", "group"] as const,
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Counter({
+    name: "gozon_messages_dead_lettered_total",
+    help: "Messages moved to <topic>.dlq",
+    labelNames: ["topic", "group"] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    const outboxes = this.#outboxes;
+    const socketCounts = this.#socketCounts;
+    const states = async () =>
+      Promise.all([...outboxes].map(async ([module, probe]) => ({ module, state: await probe().catch(() => undefined) })));
+    new Gauge({
+      name: "gozon_outbox_backlog",
+      help: "Outbox rows not yet published, per module",
+      labelNames: ["module"] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const { module, state } of await states()) if (state) this.set({ module }, state.backlog);
+      },
+    });
+    new Gauge({
+      name: "gozon_outbox_oldest_unpublished_age_seconds",
+      help: "Age of the oldest unpublished outbox row, per module (0 when none)",
+      labelNames: ["module"] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const { module, state } of await states()) if (state) this.set({ module }, state.oldestAgeSeconds);
+      },
+    });
+    new Gauge({
+      name: "gozon_websocket_connections",
+      help: "Open WebSocket connections",
+      registers: [this.registry],
+      collect() {
+        this.set([...socketCounts].reduce((total, count) => total + count(), 0));
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: "gozon_" });
+  }
+
+  /** Registers a module's outbox probe, read at each scrape. */
+  watchOutbox(module: string, probe: () => Promise<OutboxState>): void {
+    this.#outboxes.set(module, probe);
+  }
+
+  /** Registers a source of open WebSocket connections, read at each scrape. */
+  watchSockets(count: () => number): void {
+    this.#socketCounts.add(count);
+  }
+
+  busObserver(): BusObserver {
+    return {
+      retried: (topic, group) => this.retries.inc({ topic, group }),
+      deadLettered: (topic, group) => this.deadLetters.inc({ topic, group }),
+    };
+  }
+
+  consumerObserver(topic: string, group: string): ConsumerObserver {
+    return {
+      consumed: (count) => this.messagesConsumed.inc({ topic, group }, count),
+      duplicatesSkipped: (count) => this.duplicatesSkipped.inc({ topic, group }, count),
+    };
+  }
+}

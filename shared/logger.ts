@@ -1,3 +1,4 @@
+import pino from "pino";
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof logLevels)[number];
 
@@ -21,31 +22,39 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-/** A minimal JSON-line logger (`{"time","level","msg",...fields}`); a later issue may swap in pino. */
+/**
+ * Structured logs through pino: one JSON object per line (`{"time","level","msg",...fields}`),
+ * written synchronously so the last lines before an exit are not lost. Errors under `error` or
+ * `err` keep their name, message, stack and cause.
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const threshold = rank[options.level ?? "info"];
-  const base = options.fields ?? {};
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const log = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    if (rank[level] < threshold) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...base, ...fields }, serialize));
-  };
+  const destination = options.write
+    ? { write: (line: string) => options.write!(line.trimEnd()) }
+    : pino.destination({ dest: 1, sync: true });
+  const root = pino(
+    {
+      level: options.level ?? "info",
+      base: options.fields ?? {},
+      messageKey: "msg",
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { error: serializeError, err: serializeError },
+    },
+    destination,
+  );
+  return wrap(root);
+}
+
+function wrap(logger: pino.Logger): Logger {
   return {
-    debug: log("debug"),
-    info: log("info"),
-    warn: log("warn"),
-    error: log("error"),
-    child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
+    debug: (message, fields) => logger.debug(fields ?? {}, message),
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    warn: (message, fields) => logger.warn(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+    child: (fields) => wrap(logger.child(fields)),
   };
 }
 
-/** JSON.stringify drops an Error's own fields (they are not enumerable): keep what helps a reader. */
-function serialize(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack, ...(value.cause !== undefined && { cause: value.cause }) };
-  }
-  if (typeof value === "bigint") return value.toString();
-  return value;
+function serializeError(value: unknown): unknown {
+  return value instanceof Error ? pino.stdSerializers.err(value) : value;
 }

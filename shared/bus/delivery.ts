@@ -117,3 +117,19 @@ export function partitionOf(key: string, partitions: number): number {
   }
   return (hash >>> 0) % partitions;
 }
+
+/**
+ * Log fields for a line about a message: where it is and, when its body is one of our envelopes,
+ * its message id and order id. Parsing is best-effort and only done on the failure paths.
+ */
+export function describeMessage(message: Delivery): Record<string, unknown> {
+  const fields: Record<string, unknown> = { topic: message.topic, partition: message.partition, position: message.position };
+  try {
+    const envelope = JSON.parse(message.value) as { id?: unknown; payload?: { orderId?: unknown } };
+    if (typeof envelope.id === "string") fields.messageId = envelope.id;
+    if (typeof envelope.payload?.orderId === "string") fields.orderId = envelope.payload.orderId;
+  } catch {
+    // Not JSON: the position is all there is.
+  }
+  return fields;
+}

@@ -3,7 +3,7 @@ import { Kafka, logLevel, type Consumer, type ConsumerRunConfig, type EachBatchP
 import type { ICustomPartitioner, IHeaders, KafkaMessage, logCreator, Producer } from "kafkajs";
 import { deadLetterTopic, type Abortable, type BatchHandler, type Bus, type BusFeatures, type Delivery } from "../bus";
 import type { MessageHandler, OutgoingMessage, SubscribeOptions, Subscription } from "../bus";
-import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, partitionOf, sleep } from "../delivery";
+import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, describeMessage, partitionOf, sleep } from "../delivery";
 import type { BusObserver, DeliveryContext, RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { KafkaTopics } from "./kafka-topics";
@@ -258,7 +258,7 @@ export class KafkaBus implements Bus, Abortable {
   }
 
   #context(topic: string, group: string, signal: AbortSignal): DeliveryContext {
-    const fields = (message: Delivery) => ({ topic, group, partition: message.partition, position: message.position });
+    const fields = (message: Delivery) => ({ ...describeMessage(message), group });
     return {
       policy: this.#policy,
       signal,

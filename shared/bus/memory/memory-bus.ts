@@ -10,7 +10,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from "../bus";
-import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, type BusObserver, type RetryPolicy } from "../delivery";
+import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, describeMessage, type BusObserver, type RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { MemoryBroker, type GroupMember } from "./memory-broker";
 
@@ -71,7 +71,7 @@ export class MemoryBus implements Bus, Abortable {
       observer: this.#observer,
       deadLetter: (message: Delivery, error: unknown, attempts: number) => this.#deadLetter(message, error, attempts),
       onRetry: (message: Delivery, error: unknown, attempt: number) =>
-        this.#logger?.warn("handler failed, will retry", { topic, group, position: message.position, attempt, error: String(error) }),
+        this.#logger?.warn("handler failed, will retry", { ...describeMessage(message), group, attempt, error: String(error) }),
     };
     const member: GroupMember = {
       signal: this.#dead.signal,
@@ -139,7 +139,7 @@ export class MemoryBus implements Bus, Abortable {
   }
 
   async #deadLetter(message: Delivery, error: unknown, attempts: number): Promise<void> {
-    this.#logger?.error("message dead-lettered", { topic: message.topic, position: message.position, attempts, error: String(error) });
+    this.#logger?.error("message dead-lettered", { ...describeMessage(message), attempts, error: String(error) });
     this.#broker.publish(deadLetterTopic(message.topic), [
       { key: message.key, value: message.value, headers: deadLetterHeaders(message, error, attempts) },
     ]);

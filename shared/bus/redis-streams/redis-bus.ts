@@ -12,7 +12,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from "../bus";
-import { deadLetterHeaders, defaultRetryPolicy, partitionOf, type BusObserver, type DeliveryContext, type RetryPolicy } from "../delivery";
+import { deadLetterHeaders, defaultRetryPolicy, describeMessage, partitionOf, type BusObserver, type DeliveryContext, type RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { BroadcastReader } from "./broadcast-reader";
 import { GroupConsumer } from "./group-consumer";
@@ -160,13 +160,13 @@ export class RedisBus implements Bus, Abortable {
       group,
       observer: this.#options.observer,
       deadLetter: async (message: Delivery, error: unknown, attempts: number) => {
-        logger?.error("message dead-lettered", { topic, group, position: message.position, attempts, error: String(error) });
+        logger?.error("message dead-lettered", { ...describeMessage(message), group, attempts, error: String(error) });
         await this.publish(deadLetterTopic(topic), [
           { key: message.key, value: message.value, headers: deadLetterHeaders(message, error, attempts) },
         ]);
       },
       onRetry: (message, error, attempt) =>
-        logger?.warn("handler failed, will retry", { topic, group, position: message.position, attempt, error: String(error) }),
+        logger?.warn("handler failed, will retry", { ...describeMessage(message), group, attempt, error: String(error) }),
     };
   }
 }

@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Bus } from "./bus/bus";
 import type { Database } from "./db";
+import type { AuthPolicy } from "./http/auth";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
@@ -12,6 +13,8 @@ export interface ModulePorts {
   logger: Logger;
   /** The process's metrics: the module registers its outbox and counts what it consumes. */
   metrics: Metrics;
+  /** Who may do what (AUTH): `auth.protect(route)` and `auth.assertMayActFor(c, userId)` in the routes. */
+  auth: AuthPolicy;
 }
 
 /** What a module's door returns: the one thing main.ts knows about a bounded context. */

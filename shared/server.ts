@@ -3,6 +3,7 @@ import { websocket } from "hono/bun";
 import { createBus } from "./bus";
 import type { Config, ModuleName } from "./config";
 import { createDatabase } from "./db";
+import { authRoutes, createAuthPolicy } from "./http/auth";
 import { createApp, type ReadinessProbe } from "./http/create-app";
 import { createLogger, type Logger } from "./logger";
 import { Metrics } from "./metrics";
@@ -55,8 +56,10 @@ export async function startServer(config: Config, factories: ModuleFactories, op
     const readiness: Record<string, ReadinessProbe> = { bus: () => bus.ping() };
     for (const { name, db } of databases) readiness[`${name} database`] = () => db.ping();
     const app = createApp({ logger, readiness, metrics });
+    const auth = createAuthPolicy(config.auth, { logger: logger.child({ component: "auth" }) });
+    app.route("/", authRoutes(auth));
     for (const { name, db } of databases) {
-      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics });
+      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth });
       app.route("/", module.routes);
       await module.start();
       cleanups.push({ what: `${name} module`, run: () => module.stop() });

@@ -37,8 +37,8 @@ export function createOrdersModule(ports: ModulePorts): Module {
   ports.metrics.watchOutbox("orders", () => relay.state());
   ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();
-  routes.route("/", ordersRoutes(db));
-  mountLiveRoutes(routes, hub);
+  routes.route("/", ordersRoutes(db, ports.auth));
+  mountLiveRoutes(routes, hub, ports.auth);
 
   return {
     name: "orders",

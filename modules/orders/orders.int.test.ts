@@ -9,6 +9,7 @@ import { MemoryBus } from "../../shared/bus/memory/memory-bus";
 import { RedisBus } from "../../shared/bus/redis-streams/redis-bus";
 import { newEnvelope, orderCreatedTopic, paymentProcessedTopic, type OrderCreated, type PaymentProcessedPayload } from "../../shared/contracts";
 import { createDatabase, type Database } from "../../shared/db";
+import { createAuthPolicy } from "../../shared/http/auth";
 import { createApp } from "../../shared/http/create-app";
 import { createLogger } from "../../shared/logger";
 import { Metrics } from "../../shared/metrics";
@@ -48,7 +49,7 @@ for (const busKind of ["memory", "redis"] as const) {
       bus = busKind === "memory"
         ? new MemoryBus({ broker, retryPolicy })
         : new RedisBus({ url: redisUrl, prefix: namespace, leaseMs: 1_000, blockMs: 200, retryPolicy });
-      module = createOrdersModule({ db: database, bus, logger, metrics: new Metrics() });
+      module = createOrdersModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
       await module.start();
       const app = createApp({ logger });
       app.route("/", module.routes);

@@ -25,7 +25,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
   const relay = new OutboxRelay({ database: ports.db, db, schema: paymentsSchema, bus: ports.bus, logger });
   ports.metrics.watchOutbox("payments", () => relay.state());
   let consumer: Subscription | undefined;
-  const routes: OpenAPIHono = accountsRoutes(db);
+  const routes: OpenAPIHono = accountsRoutes(db, ports.auth);
 
   return {
     name: "payments",

@@ -8,6 +8,7 @@ import { MemoryBus } from "../../shared/bus/memory/memory-bus";
 import { RedisBus } from "../../shared/bus/redis-streams/redis-bus";
 import { newEnvelope, orderCreatedTopic, paymentProcessedTopic, type PaymentProcessed } from "../../shared/contracts";
 import { createDatabase, type Database } from "../../shared/db";
+import { createAuthPolicy } from "../../shared/http/auth";
 import { createApp } from "../../shared/http/create-app";
 import { createLogger } from "../../shared/logger";
 import { Metrics } from "../../shared/metrics";
@@ -56,7 +57,7 @@ for (const busKind of ["memory", "redis"] as const) {
       testDatabase = await createTestDatabase();
       database = await createDatabase<PaymentsDatabase>({ url: testDatabase.url, dataDir: "" });
       bus = newBus();
-      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics() });
+      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
       await module.start();
       app = createApp({ logger });
       app.route("/", module.routes);
@@ -164,7 +165,7 @@ for (const busKind of ["memory", "redis"] as const) {
     test("a crash between the debit's commit and the publish loses nothing: the relay publishes on restart", async () => {
       const userId = await accountWith(50);
       await module.stop();
-      const crashed = createPaymentsModule({ db: database, bus: withoutResultPublishing(bus), logger, metrics: new Metrics() });
+      const crashed = createPaymentsModule({ db: database, bus: withoutResultPublishing(bus), logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
       await crashed.start();
       const created = order(userId, 2_000);
       await publishOrders([created]);
@@ -173,7 +174,7 @@ for (const busKind of ["memory", "redis"] as const) {
       expect(resultsFor(created.payload.orderId)).toHaveLength(0);
       await crashed.stop();
 
-      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics() });
+      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
       await module.start();
       await eventually(() => resultsFor(created.payload.orderId).length === 1, 10_000, "the result after restart");
       expect(resultsFor(created.payload.orderId)[0]!.payload).toMatchObject({ status: "completed", balance: 3_000 });

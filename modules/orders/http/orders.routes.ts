@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
+import type { AuthPolicy } from "../../../shared/http/auth";
 import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
 import { HttpProblem, ProblemSchema, problemContentType } from "../../../shared/http/problem";
 import { placeOrder } from "../application/place-order";
@@ -21,6 +22,7 @@ const createOrder = createRoute({
   responses: {
     201: json(orderSchema, "The order, status Created"),
     400: problem("Invalid request"),
+    403: problem("AUTH=jwt: userId is not the caller's"),
     422: problem("Idempotency-Key reused with a different body"),
   },
 });
@@ -31,7 +33,11 @@ const listUserOrders = createRoute({
   tags,
   summary: "A user's orders, newest first",
   request: { query: listOrdersQuery },
-  responses: { 200: json(orderPageSchema, "A page of orders"), 400: problem("Invalid request") },
+  responses: {
+    200: json(orderPageSchema, "A page of orders"),
+    400: problem("Invalid request"),
+    403: problem("AUTH=jwt: userId is not the caller's"),
+  },
 });
 
 const getOrder = createRoute({
@@ -40,15 +46,16 @@ const getOrder = createRoute({
   tags,
   summary: "One order",
   request: { params: orderIdParams },
-  responses: { 200: json(orderSchema, "The order"), 400: problem("Invalid order id"), 404: problem("No such order") },
+  responses: { 200: json(orderSchema, "The order"), 400: problem("Invalid order id"), 404: problem("No such order (or another user's)") },
 });
 
-/** The Orders HTTP API. */
-export function ordersRoutes(db: Kysely<OrdersDatabase>): OpenAPIHono {
+/** The Orders HTTP API; with AUTH=jwt a caller sees and places only their own orders (an admin, anyone's). */
+export function ordersRoutes(db: Kysely<OrdersDatabase>, auth: AuthPolicy): OpenAPIHono {
   const app = new OpenAPIHono();
 
-  app.openapi(createOrder, async (c) => {
+  app.openapi(auth.protect(createOrder), async (c) => {
     const body = c.req.valid("json");
+    auth.assertMayActFor(c, body.userId);
     const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
     const result = await db.transaction().execute((trx) =>
       once<OrderView>(trx, { scope: `order:${body.userId}`, key, body }, async () => ({
@@ -60,16 +67,18 @@ export function ordersRoutes(db: Kysely<OrdersDatabase>): OpenAPIHono {
     return c.json(result.body, 201);
   });
 
-  app.openapi(listUserOrders, async (c) => {
+  app.openapi(auth.protect(listUserOrders), async (c) => {
     const { userId, limit, before } = c.req.valid("query");
+    auth.assertMayActFor(c, userId);
     const rows = await listOrders(db, userId, { limit, before });
     return c.json({ items: rows.map(toOrderView), nextBefore: rows.length === limit ? (rows.at(-1)?.seq ?? null) : null }, 200);
   });
 
-  app.openapi(getOrder, async (c) => {
+  app.openapi(auth.protect(getOrder), async (c) => {
     const { id } = c.req.valid("param");
     const row = await findOrder(db, id);
-    if (!row) throw new HttpProblem(404, `no order ${id}`);
+    // Another user's order is as unknown as a missing one: its existence is not leaked.
+    if (!row || !auth.mayActFor(c, row.user_id)) throw new HttpProblem(404, `no order ${id}`);
     return c.json(toOrderView(row), 200);
   });
 

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { upgradeWebSocket } from "hono/bun";
+import type { AuthPolicy } from "../../../shared/http/auth";
 import { HttpProblem } from "../../../shared/http/problem";
 import type { OrderUpdatesHub } from "./order-updates-hub";
 
@@ -9,9 +10,10 @@ const page = Bun.file(new URL("../public/index.html", import.meta.url));
 /**
  * The live side of Orders on `app`: the status page at `/` and `/index.html`, and `GET /ws?userId=…`,
  * a WebSocket that carries `{"type":"order.updated","order":{…}}` for each change of that user's
- * orders. A bad user id is refused with 400 before the upgrade.
+ * orders. Before the upgrade, a bad user id is refused with 400 and, with AUTH=jwt, a missing or bad
+ * `?access_token=` with 401 and another user's id with 403.
  */
-export function mountLiveRoutes(app: OpenAPIHono, hub: OrderUpdatesHub): void {
+export function mountLiveRoutes(app: OpenAPIHono, hub: OrderUpdatesHub, auth: AuthPolicy): void {
   const servePage = async () =>
     new Response(await page.text(), { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } });
   app.get("/", servePage);
@@ -19,9 +21,11 @@ export function mountLiveRoutes(app: OpenAPIHono, hub: OrderUpdatesHub): void {
 
   app.get(
     "/ws",
+    auth.authenticateQuery("access_token"),
     async (c, next) => {
       const userId = c.req.query("userId");
       if (!userId || !uuid.test(userId)) throw new HttpProblem(400, "userId must be a UUID: /ws?userId=<uuid>");
+      auth.assertMayActFor(c, userId);
       await next();
     },
     upgradeWebSocket((c) => {

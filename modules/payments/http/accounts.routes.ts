@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
+import type { AuthPolicy } from "../../../shared/http/auth";
 import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
 import { HttpProblem, ProblemSchema, problemContentType } from "../../../shared/http/problem";
 import { toMajorUnits } from "../../../shared/money";
@@ -19,6 +20,7 @@ import {
 const problem = (description: string) => ({ description, content: { [problemContentType]: { schema: ProblemSchema } } });
 const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["accounts"];
+const forbidden = problem("AUTH=jwt: userId is not the caller's");
 
 const createAccount = createRoute({
   method: "post",
@@ -26,7 +28,12 @@ const createAccount = createRoute({
   tags,
   summary: "Open an account with a zero balance",
   request: { body: { content: { "application/json": { schema: createAccountBody } }, required: true } },
-  responses: { 201: json(accountSchema, "Created"), 400: problem("Invalid request"), 409: problem("The user already has an account") },
+  responses: {
+    201: json(accountSchema, "Created"),
+    400: problem("Invalid request"),
+    403: forbidden,
+    409: problem("The user already has an account"),
+  },
 });
 
 const getAccount = createRoute({
@@ -35,7 +42,7 @@ const getAccount = createRoute({
   tags,
   summary: "An account's balance",
   request: { params: userIdParams },
-  responses: { 200: json(balanceSchema, "The balance"), 400: problem("Invalid user id"), 404: problem("No such account") },
+  responses: { 200: json(balanceSchema, "The balance"), 400: problem("Invalid user id"), 403: forbidden, 404: problem("No such account") },
 });
 
 const deposit = createRoute({
@@ -51,6 +58,7 @@ const deposit = createRoute({
   responses: {
     200: json(balanceSchema, "The new balance"),
     400: problem("Invalid request"),
+    403: forbidden,
     404: problem("No such account"),
     409: problem("The balance would exceed its limit"),
     422: problem("Idempotency-Key reused with a different body"),
@@ -63,31 +71,39 @@ const getLedger = createRoute({
   tags,
   summary: "An account's deposits and debits, newest first",
   request: { params: userIdParams, query: ledgerQuery },
-  responses: { 200: json(ledgerPageSchema, "A page of the ledger"), 400: problem("Invalid request"), 404: problem("No such account") },
+  responses: {
+    200: json(ledgerPageSchema, "A page of the ledger"),
+    400: problem("Invalid request"),
+    403: forbidden,
+    404: problem("No such account"),
+  },
 });
 
 const notFound = (userId: string) => new HttpProblem(404, `no account for user ${userId}`);
 
-/** The Payments HTTP API: accounts, deposits and the ledger. */
-export function accountsRoutes(db: Kysely<PaymentsDatabase>): OpenAPIHono {
+/** The Payments HTTP API: accounts, deposits and the ledger; with AUTH=jwt, only the caller's own (an admin, anyone's). */
+export function accountsRoutes(db: Kysely<PaymentsDatabase>, auth: AuthPolicy): OpenAPIHono {
   const app = new OpenAPIHono();
 
-  app.openapi(createAccount, async (c) => {
+  app.openapi(auth.protect(createAccount), async (c) => {
     const { userId } = c.req.valid("json");
+    auth.assertMayActFor(c, userId);
     const account = await insertAccount(db, userId);
     if (!account) throw new HttpProblem(409, `user ${userId} already has an account`);
     return c.json({ userId, balance: toMajorUnits(account.balance), createdAt: account.created_at.toISOString() }, 201);
   });
 
-  app.openapi(getAccount, async (c) => {
+  app.openapi(auth.protect(getAccount), async (c) => {
     const { userId } = c.req.valid("param");
+    auth.assertMayActFor(c, userId);
     const account = await findAccount(db, userId);
     if (!account) throw notFound(userId);
     return c.json({ userId, balance: toMajorUnits(account.balance) }, 200);
   });
 
-  app.openapi(deposit, async (c) => {
+  app.openapi(auth.protect(deposit), async (c) => {
     const { userId } = c.req.valid("param");
+    auth.assertMayActFor(c, userId);
     const { amount } = c.req.valid("json");
     const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
     const result = await db.transaction().execute((trx) =>
@@ -101,8 +117,9 @@ export function accountsRoutes(db: Kysely<PaymentsDatabase>): OpenAPIHono {
     return c.json(result.body, 200);
   });
 
-  app.openapi(getLedger, async (c) => {
+  app.openapi(auth.protect(getLedger), async (c) => {
     const { userId } = c.req.valid("param");
+    auth.assertMayActFor(c, userId);
     const { limit, before } = c.req.valid("query");
     const rows = await db.transaction().execute(async (trx) => {
       if (!(await findAccount(trx, userId))) throw notFound(userId);

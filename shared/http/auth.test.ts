@@ -1,0 +1,161 @@
+import { describe, expect, test } from "bun:test";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { sign } from "hono/jwt";
+import type { AuthConfig } from "../config";
+import { createLogger } from "../logger";
+import { authRoutes, createAuthPolicy, type AuthPolicy } from "./auth";
+import { createApp } from "./create-app";
+
+const secret = "a-development-secret-of-at-least-32-chars";
+const alice = "0b6f3c1e-8d2a-4c3b-9f1e-2a7d5c4b3a21";
+const bob = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+const inAnHour = () => Math.floor(Date.now() / 1000) + 3_600;
+
+const readAccount = createRoute({
+  method: "get",
+  path: "/api/things/{userId}",
+  request: { params: z.object({ userId: z.uuid() }) },
+  responses: { 200: { description: "Found", content: { "application/json": { schema: z.object({ userId: z.string() }) } } } },
+});
+
+/** A module-like router on the real app shell: one protected route, one that forgets to protect. */
+function build(config: AuthConfig) {
+  const auth = createAuthPolicy(config);
+  const routes = new OpenAPIHono();
+  routes.openapi(auth.protect(readAccount), (c) => {
+    const { userId } = c.req.valid("param");
+    auth.assertMayActFor(c, userId);
+    return c.json({ userId }, 200);
+  });
+  routes.get("/api/unprotected/:userId", (c) => c.json({ may: auth.mayActFor(c, c.req.param("userId")) }));
+  routes.get("/ws", auth.authenticateQuery("access_token"), (c) => c.json({ caller: c.get("caller") ?? null }));
+  const app = createApp({ logger: createLogger({ write: () => {} }) });
+  app.route("/", authRoutes(auth));
+  app.route("/", routes);
+  return { app, auth };
+}
+
+const jwtConfig = (extra: Partial<Extract<AuthConfig, { kind: "jwt" }>> = {}): AuthConfig => ({ kind: "jwt", key: { secret }, ...extra });
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+async function expectUnauthorized(response: Response, error?: string): Promise<void> {
+  expect(response.status).toBe(401);
+  expect(response.headers.get("content-type")).toBe("application/problem+json");
+  const challenge = response.headers.get("www-authenticate") ?? "";
+  expect(challenge).toStartWith("Bearer ");
+  if (error) expect(challenge).toContain(`error="${error}"`);
+  else expect(challenge).not.toContain("error=");
+  expect(((await response.json()) as { status: number }).status).toBe(401);
+}
+
+describe("AUTH=none", () => {
+  const { app, auth } = build({ kind: "none" });
+
+  test("every request may act for any user, and GET /api/auth says so", async () => {
+    expect(auth.kind).toBe("none");
+    expect((await app.request(`/api/things/${alice}`)).status).toBe(200);
+    expect(await (await app.request(`/api/unprotected/${bob}`)).json()).toEqual({ may: true });
+    expect(await (await app.request("/ws")).json()).toEqual({ caller: null });
+    expect(await (await app.request("/api/auth")).json()).toEqual({ auth: "none" });
+  });
+
+  test("the document declares no bearer scheme", async () => {
+    const document = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } });
+    expect(document.components?.securitySchemes).toBeUndefined();
+    expect(document.paths?.["/api/things/{userId}"]?.get?.security).toBeUndefined();
+  });
+});
+
+describe("AUTH=jwt with an HS256 secret", () => {
+  const { app } = build(jwtConfig());
+  const tokenFor = (claims: Record<string, unknown>, key = secret) => sign({ exp: inAnHour(), ...claims }, key, "HS256");
+
+  test("a good token acts for its own user; another user's id is 403", async () => {
+    const token = await tokenFor({ sub: alice.toUpperCase() });
+    expect(await (await app.request(`/api/things/${alice}`, bearer(token))).json()).toEqual({ userId: alice });
+    const foreign = await app.request(`/api/things/${bob}`, bearer(token));
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get("content-type")).toBe("application/problem+json");
+  });
+
+  test("an admin token acts for anyone", async () => {
+    const token = await tokenFor({ sub: alice, roles: ["admin"] });
+    expect((await app.request(`/api/things/${bob}`, bearer(token))).status).toBe(200);
+  });
+
+  test("no token is 401 with a bare challenge, before validation", async () => {
+    await expectUnauthorized(await app.request(`/api/things/${alice}`));
+    await expectUnauthorized(await app.request("/api/things/not-a-uuid"));
+  });
+
+  test("a header that is not Bearer is 401 invalid_request", async () => {
+    await expectUnauthorized(await app.request(`/api/things/${alice}`, { headers: { authorization: "Basic YTpi" } }), "invalid_request");
+  });
+
+  test.each([
+    ["expired", () => tokenFor({ sub: alice, exp: Math.floor(Date.now() / 1000) - 10 })],
+    ["signed with another secret", () => tokenFor({ sub: alice }, "another-secret-another-secret-another")],
+    ["alg none", async () => `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ sub: alice, exp: inAnHour() })}.`],
+    ["HS512 instead of HS256", () => sign({ sub: alice, exp: inAnHour() }, secret, "HS512")],
+    ["without exp", () => sign({ sub: alice }, secret, "HS256")],
+    ["with a sub that is not a UUID", () => tokenFor({ sub: "alice" })],
+    ["not before its nbf", () => tokenFor({ sub: alice, nbf: inAnHour() })],
+    ["garbage", async () => "not.a.token"],
+  ])("a token %s is 401 invalid_token", async (_name, token) => {
+    const response = await app.request(`/api/things/${alice}`, bearer(await token()));
+    await expectUnauthorized(response, "invalid_token");
+  });
+
+  test("the refusal never echoes the token", async () => {
+    const token = await tokenFor({ sub: alice, exp: 1 });
+    const response = await app.request(`/api/things/${alice}`, bearer(token));
+    expect(await response.text()).not.toContain(token.split(".")[1]!);
+    expect(response.headers.get("www-authenticate")).not.toContain(token.split(".")[1]!);
+  });
+
+  test("the WebSocket form takes the token from the query", async () => {
+    await expectUnauthorized(await app.request("/ws"));
+    await expectUnauthorized(await app.request("/ws?access_token=nope"), "invalid_token");
+    const token = await tokenFor({ sub: alice });
+    expect(await (await app.request(`/ws?access_token=${token}`)).json()).toEqual({ caller: { userId: alice, admin: false } });
+  });
+
+  test("a route that asks for the caller without protecting itself fails closed", async () => {
+    const token = await tokenFor({ sub: alice });
+    expect((await app.request(`/api/unprotected/${alice}`, bearer(token))).status).toBe(500);
+  });
+
+  test("GET /api/auth stays open and says jwt; the document declares the bearer scheme on protected routes", async () => {
+    expect(await (await app.request("/api/auth")).json()).toEqual({ auth: "jwt" });
+    const document = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } });
+    expect(document.components?.securitySchemes).toEqual({
+      bearerAuth: expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: "JWT" }),
+    });
+    const operation = document.paths?.["/api/things/{userId}"]?.get;
+    expect(operation?.security).toEqual([{ bearerAuth: [] }]);
+    expect(Object.keys(operation?.responses ?? {})).toContain("401");
+    expect(document.paths?.["/api/auth"]?.get?.security).toBeUndefined();
+  });
+});
+
+describe("AUTH=jwt with an issuer and an audience", () => {
+  const { app } = build(jwtConfig({ issuer: "https://id.example", audience: "gozon" }));
+  const tokenFor = (claims: Record<string, unknown>) => sign({ sub: alice, exp: inAnHour(), ...claims }, secret, "HS256");
+
+  test.each([
+    ["the right iss and aud", { iss: "https://id.example", aud: "gozon" }, 200],
+    ["aud in a list", { iss: "https://id.example", aud: ["other", "gozon"] }, 200],
+    ["another issuer", { iss: "https://evil.example", aud: "gozon" }, 401],
+    ["no issuer", { aud: "gozon" }, 401],
+    ["another audience", { iss: "https://id.example", aud: "other" }, 401],
+    ["no audience", { iss: "https://id.example" }, 401],
+  ])("a token with %s", async (_name, claims, status) => {
+    expect((await app.request(`/api/things/${alice}`, bearer(await tokenFor(claims)))).status).toBe(status);
+  });
+});
+
+test("the policy's kind follows the configuration", () => {
+  const policies: AuthPolicy[] = [createAuthPolicy({ kind: "none" }), createAuthPolicy(jwtConfig())];
+  expect(policies.map((policy) => policy.kind)).toEqual(["none", "jwt"]);
+});

@@ -1,0 +1,161 @@
+import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { JwtVariables } from "hono/jwt";
+import type { AuthConfig } from "../config";
+import type { Logger } from "../logger";
+import { bearerTokenOf, callerFromClaims, createTokenVerifier, refusalReason, type Caller, type TokenVerifier } from "./bearer-token";
+import { HttpProblem, ProblemSchema, problemContentType } from "./problem";
+import { KeySetUnavailable } from "./remote-key-set";
+
+export type { Caller } from "./bearer-token";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Who sent the request: set by the auth middleware with AUTH=jwt; undefined with AUTH=none. */
+    caller: Caller | undefined;
+  }
+}
+
+/**
+ * Who may do what (DESIGN §5a), as the composition root hands it to each module. With AUTH=none
+ * every request may act for any user; with AUTH=jwt a protected route needs a verified bearer
+ * token, whose `sub` is the caller, and a user id in the request must be the caller's (or the
+ * caller an admin). Modules use only this port; they never read the configuration.
+ */
+export interface AuthPolicy {
+  readonly kind: AuthConfig["kind"];
+  /**
+   * The route with authentication first in its middleware (before validation, so a request
+   * without a valid token is 401 whatever it holds), and with the bearer scheme and the 401 in
+   * its OpenAPI description. Unchanged with AUTH=none.
+   */
+  protect<R extends RouteConfig>(route: R): R;
+  /** The middleware `protect` adds, for routes outside OpenAPI: `Authorization: Bearer <JWT>`. */
+  readonly authenticate: MiddlewareHandler;
+  /** The same, the token taken from the query parameter `name` (a browser's WebSocket cannot send headers). */
+  authenticateQuery(name: string): MiddlewareHandler;
+  /** True when the request's caller may act for `userId`: their own id, or an admin (always with AUTH=none). */
+  mayActFor(c: Context, userId: string): boolean;
+  /** Throws a 403 problem unless the caller may act for `userId` (the caller named it: nothing leaks). */
+  assertMayActFor(c: Context, userId: string): void;
+}
+
+/** The name of the security scheme in the OpenAPI document. */
+export const bearerScheme = "bearerAuth";
+
+/** Builds the policy AUTH configures. `logger` hears when tokens cannot be checked (the JWKS is unreachable). */
+export function createAuthPolicy(config: AuthConfig, options: { logger?: Logger } = {}): AuthPolicy {
+  if (config.kind === "none") {
+    return {
+      kind: "none",
+      protect: (route) => route,
+      authenticate: (_c, next) => next(),
+      authenticateQuery: () => (_c, next) => next(),
+      mayActFor: () => true,
+      assertMayActFor: () => {},
+    };
+  }
+  return new JwtPolicy(createTokenVerifier(config), options.logger);
+}
+
+class JwtPolicy implements AuthPolicy {
+  readonly kind = "jwt";
+
+  constructor(private readonly verifier: TokenVerifier, private readonly logger: Logger | undefined) {}
+
+  protect<R extends RouteConfig>(route: R): R {
+    const middleware = [this.authenticate, ...[route.middleware ?? []].flat()];
+    const unauthorized = {
+      description: "No bearer token, or one that is expired, forged or not accepted",
+      headers: z.object({ "WWW-Authenticate": z.string().openapi({ example: 'Bearer realm="gozon", error="invalid_token"' }) }),
+      content: { [problemContentType]: { schema: ProblemSchema } },
+    };
+    return { ...route, middleware, security: [{ [bearerScheme]: [] }], responses: { ...route.responses, 401: unauthorized } };
+  }
+
+  readonly authenticate: MiddlewareHandler = async (c, next) => {
+    const header = c.req.header("authorization");
+    if (!header) throw unauthorized("This API needs a bearer token: Authorization: Bearer <JWT>");
+    if (!bearerTokenOf(header)) throw unauthorized('The Authorization header must be "Bearer <JWT>"', "invalid_request");
+    let verified = false;
+    try {
+      // Hono's jwt()/jwk() verifies the token and calls on only when it is good.
+      await this.verifier.middleware(c, async () => {
+        c.set("caller", callerFromClaims((c as Context<{ Variables: JwtVariables }>).var.jwtPayload));
+        verified = true;
+        await next();
+      });
+    } catch (error) {
+      if (verified) throw error;
+      throw this.refusal(error instanceof HTTPException ? error.cause : error);
+    }
+  };
+
+  authenticateQuery(name: string): MiddlewareHandler {
+    return async (c, next) => {
+      const token = c.req.query(name);
+      if (!token) throw unauthorized(`This endpoint needs a bearer token: ?${name}=<JWT>`);
+      try {
+        c.set("caller", callerFromClaims(await this.verifier.verify(token)));
+      } catch (error) {
+        throw this.refusal(error);
+      }
+      await next();
+    };
+  }
+
+  mayActFor(c: Context, userId: string): boolean {
+    const caller = c.get("caller");
+    // A route that asks without having authenticated is a bug: fail closed, loudly (500).
+    if (!caller) throw new Error("the caller was asked for on a route without authentication (use auth.protect)");
+    return caller.admin || caller.userId === userId.toLowerCase();
+  }
+
+  assertMayActFor(c: Context, userId: string): void {
+    if (!this.mayActFor(c, userId)) throw new HttpProblem(403, `The token's user may not act for user ${userId}`);
+  }
+
+  /** 401 for a token that is not good; 503 when it cannot be checked now (the key set is unreachable). */
+  private refusal(error: unknown): HttpProblem {
+    if (error instanceof KeySetUnavailable) {
+      this.logger?.warn("bearer tokens cannot be verified: the key set is unavailable", { error: String(error.cause ?? error) });
+      return new HttpProblem(503, "Tokens cannot be verified right now; try again shortly", { headers: { "retry-after": "5" } });
+    }
+    return unauthorized(`The bearer token is refused: ${refusalReason(error)}`, "invalid_token", refusalReason(error));
+  }
+}
+
+/** A 401 problem with the challenge of RFC 6750 §3: no error code when no token was sent. */
+function unauthorized(detail: string, error?: "invalid_request" | "invalid_token", description?: string): HttpProblem {
+  const challenge = [`Bearer realm="gozon"`, error && `error="${error}"`, description && `error_description="${description}"`];
+  return new HttpProblem(401, detail, { headers: { "WWW-Authenticate": challenge.filter(Boolean).join(", ") } });
+}
+
+const authInfo = createRoute({
+  method: "get",
+  path: "/api/auth",
+  tags: ["auth"],
+  summary: "Whether this server wants a bearer token (open: the status page asks it)",
+  responses: {
+    200: {
+      description: "`jwt`: send `Authorization: Bearer <JWT>` (WebSocket: `?access_token=`); `none`: no authentication",
+      content: { "application/json": { schema: z.object({ auth: z.enum(["none", "jwt"]) }) } },
+    },
+  },
+});
+
+/** `GET /api/auth`, open, and with AUTH=jwt the bearer scheme in the OpenAPI document (Swagger UI's Authorize). */
+export function authRoutes(auth: AuthPolicy): OpenAPIHono {
+  const app = new OpenAPIHono();
+  if (auth.kind === "jwt") {
+    app.openAPIRegistry.registerComponent("securitySchemes", bearerScheme, {
+      type: "http",
+      scheme: "bearer",
+      bearerFormat: "JWT",
+      description: "A JWT whose sub is your user id (development: bun run token -- --user <uuid>)",
+    });
+  }
+  app.openapi(authInfo, (c) => c.json({ auth: auth.kind }, 200));
+  return app;
+}

@@ -53,9 +53,16 @@ export async function placeOrder(ordersUrl: string, order: { userId: string; amo
  */
 export class TerminalTracker {
   readonly #terminals = new Map<string, { at: number; status: TerminalStatus; reason?: string }>();
-  /** Updates received on the WebSockets, terminal or not. */
-  updates = 0;
+  /** Updates received on the WebSockets, by status (repeats included). */
+  readonly updates: Record<string, number> = {};
 
+  /** Records an update from a WebSocket. */
+  received(order: OrderView, at: number): void {
+    this.updates[order.status] = (this.updates[order.status] ?? 0) + 1;
+    this.observe(order, at);
+  }
+
+  /** Records what an order is known to be at `at` (from a WebSocket update or the POST's answer). */
   observe(order: OrderView, at: number): void {
     if (!terminalStatuses.includes(order.status as TerminalStatus) || this.#terminals.has(order.id)) return;
     this.#terminals.set(order.id, { at, status: order.status as TerminalStatus, ...(order.failureReason && { reason: order.failureReason }) });
@@ -97,8 +104,7 @@ export async function watchUsers(ordersUrl: string, userIds: string[], tracker: 
       const at = performance.now();
       const message = JSON.parse(String(event.data)) as { type?: string; order?: OrderView };
       if (message.type !== "order.updated" || !message.order) return;
-      tracker.updates++;
-      tracker.observe(message.order, at);
+      tracker.received(message.order, at);
     };
     const opened = new Promise<void>((resolve, reject) => {
       socket.onopen = () => resolve();

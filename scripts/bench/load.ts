@@ -31,10 +31,21 @@ export interface LoadResult {
   maxSendLagMs: number;
 }
 
+/** Counters for a progress line while the load runs. */
+export interface Progress {
+  sent: number;
+  answered: number;
+}
+
 /** Sends `count` orders with the given load and returns one record per order (in send order). */
-export async function sendOrders(ordersUrl: string, userIds: string[], count: number, load: Load, tracker: TerminalTracker): Promise<LoadResult> {
-  const send = (index: number) =>
-    placeOrder(ordersUrl, { userId: userIds[index % userIds.length]!, amount: orderAmount, description: `bench order ${index}` }, tracker);
+export async function sendOrders(ordersUrl: string, userIds: string[], count: number, load: Load, tracker: TerminalTracker, progress: Progress): Promise<LoadResult> {
+  const send = async (index: number) => {
+    progress.sent++;
+    const order = { userId: userIds[index % userIds.length]!, amount: orderAmount, description: `bench order ${index}` };
+    const record = await placeOrder(ordersUrl, order, tracker);
+    progress.answered++;
+    return record;
+  };
   return load.kind === "closed" ? closedLoop(count, load.concurrency, send) : openLoop(count, load.rate, send);
 }
 

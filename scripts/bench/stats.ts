@@ -71,6 +71,8 @@ export interface RunSummary {
   acceptedPerSecond: number;
   /** Orders that reached a terminal status ÷ (last terminal status − first send). */
   ordersPerSecond: number;
+  /** First send → last terminal status, ms (0 when none arrived). */
+  spanMs: number;
   /** Create → terminal (POST sent → status on the WebSocket), over orders that reached one. */
   endToEnd: Distribution | undefined;
   /** HTTP latency of the accepted POSTs. */
@@ -85,6 +87,7 @@ export function summarizeRun(records: readonly OrderRecord[]): RunSummary {
   const failedOther = tally(failed.filter((record) => record.failureReason !== "insufficient_funds").map((record) => record.failureReason ?? "(no reason)"));
   const firstSend = extreme(records.map((record) => record.sentAt), Math.min);
   const rate = (count: number, until: number) => (count > 0 && until > firstSend ? (count * 1000) / (until - firstSend) : 0);
+  const lastTerminal = extreme(terminal.map((record) => record.terminalAt!), Math.max);
   const stuck = accepted.length - terminal.length;
   const otherFailures = sum(Object.values(failedOther));
   return {
@@ -97,7 +100,8 @@ export function summarizeRun(records: readonly OrderRecord[]): RunSummary {
     stuck,
     errors: sum(Object.values(rejected)) + stuck + otherFailures,
     acceptedPerSecond: rate(accepted.length, extreme(accepted.map((record) => record.respondedAt), Math.max)),
-    ordersPerSecond: rate(terminal.length, extreme(terminal.map((record) => record.terminalAt!), Math.max)),
+    ordersPerSecond: rate(terminal.length, lastTerminal),
+    spanMs: terminal.length > 0 ? lastTerminal - firstSend : 0,
     endToEnd: distribution(terminal.map((record) => record.terminalAt! - record.sentAt)),
     http: distribution(accepted.map((record) => record.respondedAt - record.sentAt)),
   };

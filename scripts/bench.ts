@@ -1,0 +1,124 @@
+/**
+ * `bun run bench [-- flags]` (DESIGN §9): starts Gozon as child processes, creates accounts, sends
+ * orders over HTTP, waits for each order's terminal status on the WebSocket, and prints a summary
+ * and one JSON line (the last line of stdout). Progress goes to stderr. `--help` lists the flags.
+ * Exit status: 0 for a clean run, 1 when the system failed or any order ended in error, 2 for bad
+ * flags. Whatever it started (processes, temporary data, Redis keys) is removed at the end.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ArgumentError, parseArguments, usage, type BenchOptions } from "./bench/args";
+import { crossChecks } from "./bench/checks";
+import { openAccount, TerminalTracker, watchUsers, type Watchers } from "./bench/client";
+import { planUsers, sendOrders, waitForTerminals } from "./bench/load";
+import { logFindings } from "./bench/logs";
+import { deleteRedisKeys } from "./bench/redis-keys";
+import { describeShape, formatSummary, jsonLine } from "./bench/report";
+import { summarizeRun, type RunSummary } from "./bench/stats";
+import { startSystem, tail, type RunningSystem } from "./bench/system";
+
+let options: BenchOptions;
+try {
+  const parsed = parseArguments(process.argv.slice(2), process.env);
+  if (!parsed) {
+    console.log(usage);
+    process.exit(0);
+  }
+  options = parsed;
+} catch (error) {
+  if (!(error instanceof ArgumentError)) throw error;
+  console.error(`bench: ${error.message}`);
+  process.exit(2);
+}
+
+const started = performance.now();
+let interrupted = false;
+const progress = (line: string) => {
+  if (!interrupted) console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1)} s] ${line}`);
+};
+const workDir = await mkdtemp(join(tmpdir(), "gozon-bench-"));
+const redisUrl = process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";
+// The config's REDIS_PREFIX: this run's keys only, so they can be deleted without touching anything else.
+const redisPrefix = `gozon-bench-${randomUUID().slice(0, 8)}:`;
+
+let system: RunningSystem | undefined;
+let watchers: Watchers | undefined;
+let cleaning: Promise<string[]> | undefined;
+/** Closes the sockets, stops the processes, deletes the Redis keys; returns lines worth reporting. Runs once. */
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    watchers?.close();
+    const notes = (await system?.stop()) ?? [];
+    if (options.bus === "redis") {
+      await deleteRedisKeys(redisUrl, redisPrefix).then(
+        (count) => progress(`deleted ${count} Redis keys under ${redisPrefix}`),
+        (error: unknown) => notes.push(`could not delete the Redis keys under ${redisPrefix}: ${String(error)}`),
+      );
+    }
+    return notes;
+  })());
+process.on("SIGINT", () => {
+  progress("interrupted: stopping the system");
+  interrupted = true; // the run fails from here on: nothing more of it is worth printing
+  void cleanup().finally(() => {
+    console.error(`bench: interrupted; logs kept in ${workDir}`);
+    process.exit(130);
+  });
+});
+
+progress(`${describeShape(options)}; work directory ${workDir}`);
+let output: { lines: string[]; summary: RunSummary } | undefined;
+let failure: unknown;
+try {
+  system = await startSystem(options, workDir, options.bus === "redis" ? { REDIS_PREFIX: redisPrefix } : {});
+  progress(`system ready (orders ${system.ordersUrl}, payments ${system.paymentsUrl})`);
+  output = await run(system);
+} catch (error) {
+  failure = error;
+}
+const stopNotes = await cleanup();
+const findings = logFindings(system?.logFiles ?? []);
+
+if (output) {
+  console.log(output.lines.join("\n"));
+  for (const note of stopNotes) console.log(`stop        ${note}`);
+  if (findings.length > 0) console.log(`logs        ${findings.slice(0, 10).join("\n            ")}`);
+  console.log(jsonLine(options, output.summary));
+} else {
+  console.error(`bench failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+  for (const note of stopNotes) console.error(note);
+  if (system) for (const file of system.logFiles) console.error(tail(file));
+}
+const clean = output !== undefined && output.summary.errors === 0 && stopNotes.length === 0 && findings.length === 0;
+if (clean) await rm(workDir, { recursive: true, force: true });
+else console.error(`bench: logs kept in ${workDir}`);
+process.exit(output && output.summary.errors === 0 ? 0 : 1);
+
+async function run(running: RunningSystem): Promise<{ lines: string[]; summary: RunSummary }> {
+  const userIds = Array.from({ length: options.users }, () => randomUUID());
+  const plans = planUsers(userIds, options.orders);
+  await Promise.all(plans.map(({ userId, deposit }) => openAccount(running.paymentsUrl, userId, deposit)));
+  const tracker = new TerminalTracker();
+  watchers = await watchUsers(running.ordersUrl, userIds, tracker);
+  progress(`${userIds.length} accounts created, ${userIds.length} WebSockets open; sending`);
+
+  const counters = { sent: 0, answered: 0 };
+  const ticker = setInterval(() => progress(`sent ${counters.sent}, answered ${counters.answered}, terminal ${tracker.terminalCount}`), 5_000);
+  try {
+    const load = await sendOrders(running.ordersUrl, userIds, options.orders, options.load, tracker, counters);
+    progress(`all ${counters.sent} sent and answered; waiting for terminal statuses`);
+    await waitForTerminals(load.records, tracker, options.timeoutSeconds * 1000);
+    tracker.complete(load.records);
+    const updates = { ...tracker.updates }; // as of the end of the wait, like the records
+    const summary = summarizeRun(load.records);
+    const expectedCompleted = plans.reduce((total, plan) => total + plan.affordable, 0);
+    const lines = formatSummary(options, summary, { expectedCompleted, maxSendLagMs: load.maxSendLagMs });
+    const { ordersUrl, paymentsUrl } = running;
+    lines.push(...(await crossChecks({ ordersUrl, paymentsUrl, plans, records: load.records, summary, updates, dropped: watchers.dropped })));
+    return { lines, summary };
+  } finally {
+    clearInterval(ticker);
+  }
+}

@@ -72,6 +72,8 @@ export class OutboxRelay {
     while (!this.#stop.signal.aborted) {
       try {
         this.#notified = false;
+        // A macrotask turn per round, so a busy relay never starves HTTP (PGlite resolves in microtasks).
+        await new Promise((resolve) => setImmediate(resolve));
         const published = await this.relayOnce();
         if (published === "standby") await sleep(pollMs, this.#stop.signal);
         else if (published < batchSize && !this.#notified) await this.#wake.wait(pollMs);

@@ -16,16 +16,21 @@ export const outboxChannel = (schema: string) => `${schema}_outbox`;
  */
 export async function enqueue(trx: Kysely<any>, schema: string, messages: OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
+  // One round trip: the insert runs as a data-modifying CTE beside the NOTIFY.
   await (trx as Kysely<MessagingTables>)
-    .insertInto("outbox")
-    .values(
-      messages.map(({ topic, envelope }) => ({
-        message_id: envelope.id,
-        topic,
-        key: envelope.key,
-        value: JSON.stringify(envelope),
-      })),
+    .with("queued", (db) =>
+      db
+        .insertInto("outbox")
+        .values(
+          messages.map(({ topic, envelope }) => ({
+            message_id: envelope.id,
+            topic,
+            key: envelope.key,
+            value: JSON.stringify(envelope),
+          })),
+        )
+        .returning("id"),
     )
+    .selectNoFrom(sql`pg_notify(${outboxChannel(schema)}, '')`.as("notified"))
     .execute();
-  await sql`select pg_notify(${outboxChannel(schema)}, '')`.execute(trx);
 }

@@ -124,6 +124,9 @@ export class MemoryBroker {
       }
       const batch = log.entries.slice(start, start + owner.maxBatchSize);
       const done = await untilAborted(owner.run(batch), owner.signal).catch(() => 0);
+      // Let I/O in between batches: with PGlite every step can resolve as a microtask, and a
+      // busy partition would otherwise starve HTTP and the other partitions.
+      await new Promise((resolve) => setImmediate(resolve));
       if (owner.signal.aborted) continue; // a dead member's work does not count: hand it out again
       group.committed[partition]! += done;
       if (done < batch.length) await topic.changed.wait(10);

@@ -48,6 +48,15 @@ export class PoisonMessageError extends Error {
   override name = "PoisonMessageError";
 }
 
+/**
+ * Thrown by a handler when something it depends on (its database) is down: not the message's
+ * fault. The bus retries it with backoff for as long as that lasts, without counting those tries
+ * against the attempt limit, so an outage never dead-letters good messages.
+ */
+export class DependencyUnavailableError extends Error {
+  override name = "DependencyUnavailableError";
+}
+
 export interface SubscribeOptions {
   /** Largest batch handed to a BatchHandler. Default 100. */
   maxBatchSize?: number;
@@ -85,7 +94,8 @@ export interface Bus {
    * is acknowledged only after its handler resolves. A handler that throws gets the message again
    * with exponential backoff, up to the bus's attempt limit; then the message is published to
    * `<topic>.dlq` (with `x-error`, `x-attempts`, `x-original-topic` headers) and acknowledged, and
-   * the messages behind it flow on. A PoisonMessageError goes to the dead-letter topic at once.
+   * the messages behind it flow on. A PoisonMessageError goes to the dead-letter topic at once;
+   * a DependencyUnavailableError is retried until it passes and never counts as an attempt.
    * A group that did not exist yet starts from the oldest retained message.
    */
   subscribe(topic: string, group: string, handler: MessageHandler, options?: SubscribeOptions): Promise<Subscription>;

@@ -1,4 +1,4 @@
-import { PoisonMessageError, type BatchHandler, type Delivery } from "./bus";
+import { DependencyUnavailableError, PoisonMessageError, type BatchHandler, type Delivery } from "./bus";
 
 /** How a failing handler is retried before its message is dead-lettered. */
 export interface RetryPolicy {
@@ -61,13 +61,16 @@ export async function deliverBatch(
 
 async function deliverOne(message: Delivery, handler: BatchHandler, context: DeliveryContext): Promise<boolean> {
   const { policy, signal } = context;
+  // Failures that count against maxAttempts: a dependency being down is not the message's fault.
+  let failures = 0;
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) return false;
     try {
       await handler([{ ...message, attempt }]);
       return true;
     } catch (error) {
-      if (error instanceof PoisonMessageError || attempt >= policy.maxAttempts) {
+      if (!(error instanceof DependencyUnavailableError)) failures++;
+      if (error instanceof PoisonMessageError || failures >= policy.maxAttempts) {
         if (signal.aborted) return false;
         await context.deadLetter(message, error, attempt);
         context.observer?.deadLettered(message.topic, context.group);

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 
+/**
+ * The largest serialized envelope a consumer accepts (UTF-8 bytes). Ours stay far below it (the
+ * biggest field, an order's description, is at most 1 000 characters); anything larger is poison,
+ * refused before it is parsed, whatever it holds.
+ */
+export const maxEnvelopeBytes = 64 * 1024;
+
 /** Every message on the bus is one of these (DESIGN §6); the inbox de-duplicates on `id`. */
 export function envelopeSchema<Type extends string, Payload extends z.ZodType>(type: Type, payload: Payload) {
   return z.object({

@@ -37,28 +37,35 @@ function parseBigint(text: string): number {
 }
 
 function openPostgres<DB>(url: string, max: number): Database<DB> {
-  const client = postgres(url, {
-    max,
+  const options: postgres.Options<{}> = {
     // Seconds. Bounds the TCP connect only; ping() has its own deadline for a server that accepts
     // and never answers.
     connect_timeout: 5,
+    // Seconds before a connection that failed is tried again. postgres.js's default grows to 20 s
+    // after a few failures, so the pool would stay down that long after the server is back.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2),
     // "already exists, skipping" and the like would otherwise go to console.log.
     onnotice: () => {},
     types: {
       bigint: { to: 20, from: [20], serialize: (value: number | bigint) => String(value), parse: parseBigint },
     },
-  });
-  const kysely = new Kysely<DB>({ dialect: postgresJsDialect(client) });
+  };
+  const dialect = postgresJsDialect((onclose) => postgres(url, { ...options, max: 1, onclose }), { size: max });
+  const kysely = new Kysely<DB>({ dialect });
+  // Only for LISTEN: postgres.js listens on a connection of its own and re-LISTENs after reconnecting.
+  const listener = postgres(url, { ...options, max: 1 });
   return {
     kind: "postgres",
     kysely,
     async listen(channel, onNotify) {
-      // postgres.js listens on a connection of its own and re-LISTENs after reconnecting.
-      const { unlisten } = await client.listen(channel, (payload) => onNotify(payload));
+      const { unlisten } = await listener.listen(channel, (payload) => onNotify(payload));
       return () => unlisten().catch(() => {});
     },
     ping: () => ping(kysely),
-    close: once(() => kysely.destroy()),
+    close: once(async () => {
+      await kysely.destroy();
+      await listener.end({ timeout: 0 });
+    }),
   };
 }
 

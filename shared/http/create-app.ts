@@ -1,13 +1,21 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { OpenAPIHono, createRoute, z, type Hook } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { getPath } from "hono/utils/url";
 import packageJson from "../../package.json" with { type: "json" };
 import { routePath } from "hono/route";
+import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { HttpProblem, ProblemSchema, problemContentType, problemResponse, statusTitle, validationProblem } from "./problem";
+
+/** Largest request body on /api (bytes); a bigger one is refused with 413 before it is read whole. */
+export const maxApiBodyBytes = 64 * 1024;
+
+/** Seconds a client is asked to wait (Retry-After) when the database is unavailable. */
+export const databaseRetryAfterSeconds = 2;
 
 /** A named readiness check (database, bus): true when the dependency answers. */
 export type ReadinessProbe = () => Promise<boolean>;
@@ -44,7 +52,16 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
       // Hono's own: malformed JSON (400), unsupported media type (415), auth middleware (401).
       const headers = new Headers(error.res?.headers);
       headers.delete("content-length");
-      return problemResponse({ type: "about:blank", title: statusTitle(error.status), status: error.status, detail: error.message }, headers);
+      const detail = error.status === 415 ? "The request body must be JSON, sent with Content-Type: application/json" : error.message;
+      return problemResponse({ type: "about:blank", title: statusTitle(error.status), status: error.status, detail }, headers);
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Nobody's fault and it passes: the client may try again (with the same Idempotency-Key).
+      logger.warn("database unavailable", { method: c.req.method, path: c.req.path, error: String(error) });
+      return problemResponse(
+        { type: "about:blank", title: statusTitle(503), status: 503, detail: "The database is unavailable; try again shortly." },
+        { "retry-after": String(databaseRetryAfterSeconds) },
+      );
     }
     logger.error("unhandled error", { method: c.req.method, path: c.req.path, error });
     return problemResponse({ type: "about:blank", title: statusTitle(500), status: 500, detail: "An unexpected error occurred." });
@@ -54,6 +71,14 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
   );
 
   if (options.metrics) mountMetrics(app, options.metrics);
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: maxApiBodyBytes,
+      onError: () =>
+        problemResponse({ type: "about:blank", title: statusTitle(413), status: 413, detail: `The request body is larger than ${maxApiBodyBytes} bytes` }),
+    }),
+  );
   mountHealth(app, options.readiness ?? {}, options.probeTimeoutMs ?? 2_000);
   // Not app.doc31: it answers a generation failure with `{}`; thrown here, onError logs it.
   app.get("/openapi.json", (c) => c.json(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Gozon", version: packageJson.version } })));

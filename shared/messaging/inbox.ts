@@ -1,6 +1,8 @@
 import type { Kysely } from "kysely";
 import type { z } from "zod";
-import { PoisonMessageError, type Bus, type Delivery, type Subscription } from "../bus/bus";
+import { DependencyUnavailableError, PoisonMessageError, type Bus, type Delivery, type Subscription } from "../bus/bus";
+import { maxEnvelopeBytes } from "../contracts/envelope";
+import { isDatabaseUnavailable } from "../db/unavailable";
 import type { ConsumerObserver } from "../metrics";
 import type { MessagingTables } from "./messaging.tables";
 
@@ -24,6 +26,9 @@ export async function recordFirstSeen(trx: Kysely<any>, topic: string, messageId
 
 /** Parses a delivery's envelope; a message that does not fit is poison (dead-lettered at once). */
 export function parseEnvelope<Schema extends z.ZodType>(schema: Schema, message: Delivery): z.infer<Schema> {
+  if (Buffer.byteLength(message.value) > maxEnvelopeBytes) {
+    throw new PoisonMessageError(`message at ${message.topic}/${message.partition}/${message.position} is larger than ${maxEnvelopeBytes} bytes`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(message.value);
@@ -67,6 +72,9 @@ export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: I
         const toApply = envelopes.filter((envelope) => fresh.has(envelope.id) && !seen.has(envelope.id) && seen.add(envelope.id));
         if (toApply.length > 0) await options.apply(trx, toApply);
         return envelopes.length - toApply.length;
+      }).catch((error: unknown) => {
+        // The database being down is not the messages' fault: the bus retries them until it is back.
+        throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
       });
       options.observer?.consumed(envelopes.length);
       if (duplicates > 0) options.observer?.duplicatesSkipped(duplicates);

@@ -10,7 +10,14 @@ export const createOrderBody = z
   .strictObject({
     userId: uuidSchema,
     amount: amountSchema,
-    description: z.string().trim().min(1).max(1_000).openapi({ example: "A book" }),
+    description: z
+      .string()
+      .trim()
+      .min(1)
+      .max(1_000)
+      // PostgreSQL text cannot hold NUL, and an unpaired surrogate would be stored as U+FFFD.
+      .refine((text) => !text.includes("\u0000") && text.isWellFormed(), "must be text without NUL characters or unpaired surrogates")
+      .openapi({ example: "A book" }),
   })
   .openapi("CreateOrderRequest");
 

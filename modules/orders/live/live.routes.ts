@@ -11,7 +11,7 @@ const page = Bun.file(new URL("../public/index.html", import.meta.url));
  * The live side of Orders on `app`: the status page at `/` and `/index.html`, and `GET /ws?userId=…`,
  * a WebSocket that carries `{"type":"order.updated","order":{…}}` for each change of that user's
  * orders. Before the upgrade, a bad user id is refused with 400 and, with AUTH=jwt, a missing or bad
- * `?access_token=` with 401 and another user's id with 403.
+ * `?access_token=` with 401 and another user's id with 403; a request that is no upgrade with 426.
  */
 export function mountLiveRoutes(app: OpenAPIHono, hub: OrderUpdatesHub, auth: AuthPolicy): void {
   const servePage = async () =>
@@ -26,6 +26,10 @@ export function mountLiveRoutes(app: OpenAPIHono, hub: OrderUpdatesHub, auth: Au
       const userId = c.req.query("userId");
       if (!userId || !uuid.test(userId)) throw new HttpProblem(400, "userId must be a UUID: /ws?userId=<uuid>");
       auth.assertMayActFor(c, userId);
+      // A plain GET would otherwise fall through the upgrade to "no route": say what it needs.
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+        throw new HttpProblem(426, "GET /ws is a WebSocket: send Upgrade: websocket", { headers: { upgrade: "websocket" } });
+      }
       await next();
     },
     upgradeWebSocket((c) => {

@@ -12,7 +12,11 @@ import { orderUpdates } from "../live/order-updates";
  */
 export async function recordPaymentResults(trx: Kysely<OrdersDatabase>, results: PaymentProcessed[]): Promise<void> {
   const moved = [];
-  for (const { payload } of results) {
+  // Lock orders in id order, as the relay's single UPDATE … WHERE id IN (…) does: two
+  // transactions touching the same orders then never wait on each other in a cycle (deadlock).
+  // The sort is stable, so two results for one order keep their order.
+  const inLockOrder = [...results].sort((a, b) => (a.payload.orderId < b.payload.orderId ? -1 : a.payload.orderId > b.payload.orderId ? 1 : 0));
+  for (const { payload } of inLockOrder) {
     const to = payload.status === "completed" ? "PaymentCompleted" : "PaymentFailed";
     moved.push(...(await advanceStatus(trx, [payload.orderId], to, payload.reason ?? null)));
   }

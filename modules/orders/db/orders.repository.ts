@@ -41,6 +41,11 @@ export async function advanceStatus(
   failureReason: string | null = null,
 ): Promise<OrderRow[]> {
   if (orderIds.length === 0) return [];
+  if (orderIds.length > 1) {
+    // Take the row locks in id order first (an UPDATE … IN may lock in heap order), so this and
+    // the payment-result consumer, which also goes in id order, cannot deadlock.
+    await db.selectFrom("orders").select("id").where("id", "in", orderIds).orderBy("id").forUpdate().execute();
+  }
   return db
     .updateTable("orders")
     .set({ status: to, failure_reason: failureReason, updated_at: new Date() })

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
+import Redis from "ioredis";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
 
@@ -62,7 +64,14 @@ describe("the process", () => {
     async () => {
       const database = await createTestDatabase();
       cleanups.push(() => database.drop());
-      const started = await start({ DATABASE_URL: database.url, BUS: "redis", REDIS_URL: "redis://127.0.0.1:6379" });
+      const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
+      cleanups.push(async () => {
+        const redis = new Redis("redis://127.0.0.1:6379");
+        const keys = await redis.keys(`${prefix}*`);
+        if (keys.length > 0) await redis.del(...keys);
+        await redis.quit();
+      });
+      const started = await start({ DATABASE_URL: database.url, BUS: "redis", REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: prefix });
       const baseUrl = await started.listening();
       expect(started.output.stdout).toContain("(mode=mono, bus=redis, db=postgres)");
 

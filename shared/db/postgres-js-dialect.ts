@@ -149,7 +149,10 @@ class SlotClient implements PostgresPoolClient {
     if (this.#transactionOn !== undefined && this.#slot.closes !== this.#transactionOn) {
       return Promise.reject(new DatabaseUnavailableError("the database connection was lost mid-transaction", "CONNECTION_CLOSED"));
     }
-    return this.#slot.sql.unsafe(sql, [...parameters] as postgres.ParameterOrJSON<never>[]).then((result) => {
+    // Named prepared statements: kysely's SQL text is stable per query shape, so the server
+    // parses and plans each shape once per connection (measured: about half the CPU per query).
+    const options = { prepare: parameters.length > 0 };
+    return this.#slot.sql.unsafe(sql, [...parameters] as postgres.ParameterOrJSON<never>[], options).then((result) => {
       const command = result.command.toUpperCase();
       if (command === "BEGIN" || command === "START") this.#transactionOn = this.#slot.closes;
       if (command === "COMMIT" || command === "ROLLBACK") this.#transactionOn = undefined;

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
 import type { Kysely } from "kysely";
 import { websocket } from "hono/bun";
 import type { Bus } from "../../shared/bus/bus";
@@ -16,6 +15,7 @@ import { Metrics } from "../../shared/metrics";
 import type { Module } from "../../shared/module";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
+import { deleteRedisKeys } from "../../shared/testing/redis";
 import type { OrdersDatabase } from "./db/orders.tables";
 import { createOrdersModule } from "./index";
 
@@ -63,12 +63,7 @@ for (const busKind of ["memory", "redis"] as const) {
       await bus.close();
       await database.close();
       await testDatabase.drop();
-      if (busKind === "redis") {
-        const redis = new Redis(redisUrl);
-        const keys = await redis.keys(`${namespace}*`);
-        if (keys.length > 0) await redis.del(...keys);
-        await redis.quit();
-      }
+      if (busKind === "redis") await deleteRedisKeys(namespace);
     });
 
     const url = (path: string) => new URL(path, server.url).toString();

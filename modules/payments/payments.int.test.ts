@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
 import type { Kysely } from "kysely";
 import { deadLetterTopic, type Bus, type Delivery } from "../../shared/bus/bus";
 import { MemoryBroker } from "../../shared/bus/memory/memory-broker";
@@ -15,6 +14,7 @@ import { Metrics } from "../../shared/metrics";
 import type { Module } from "../../shared/module";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
+import { deleteRedisKeys } from "../../shared/testing/redis";
 import { debitForOrder } from "./db/accounts.repository";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { createPaymentsModule } from "./index";
@@ -70,12 +70,7 @@ for (const busKind of ["memory", "redis"] as const) {
       await bus.close();
       await database.close();
       await testDatabase.drop();
-      if (busKind === "redis") {
-        const redis = new Redis(redisUrl);
-        const keys = await redis.keys(`${namespace}*`);
-        if (keys.length > 0) await redis.del(...keys);
-        await redis.quit();
-      }
+      if (busKind === "redis") await deleteRedisKeys(namespace);
     });
 
     const payments = () => database.kysely.withSchema("payments") as Kysely<PaymentsDatabase>;

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
-import Redis from "ioredis";
 import { sql, type RawBuilder } from "kysely";
 import { createOrdersModule } from "../../modules/orders/index";
 import { createPaymentsModule } from "../../modules/payments/index";
@@ -13,6 +12,7 @@ import { createLogger } from "../../shared/logger";
 import { startServer, type RunningServer } from "../../shared/server";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
+import { deleteRedisKeys } from "../../shared/testing/redis";
 import { openAccount } from "../support/walkthrough";
 
 /**
@@ -56,10 +56,7 @@ afterAll(async () => {
   await server?.stop();
   await direct?.close();
   await drop?.();
-  const redis = new Redis(redisUrl);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
+  await deleteRedisKeys(prefix, redisUrl);
 }, 30_000);
 
 interface BadMessage {

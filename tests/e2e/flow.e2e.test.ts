@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
 import { createOrdersModule } from "../../modules/orders/index";
 import { createPaymentsModule } from "../../modules/payments/index";
 import { loadConfig } from "../../shared/config";
@@ -8,6 +7,7 @@ import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
+import { deleteRedisKeys } from "../../shared/testing/redis";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
 import { openAccount, placeOrder, watchOrders } from "../support/walkthrough";
 
@@ -78,12 +78,7 @@ describe("the whole flow", () => {
         cleanups.push(() => database.drop());
         databases[mode] = database.url;
       }
-      cleanups.push(async () => {
-        const redis = new Redis(redisUrl);
-        const keys = await redis.keys(`${prefix}*`);
-        if (keys.length > 0) await redis.del(...keys);
-        await redis.quit();
-      });
+      cleanups.push(() => deleteRedisKeys(prefix, redisUrl));
       const [ordersUrl, paymentsUrl] = await Promise.all([start("orders"), start("payments")]);
       expect(await documentedPaths(ordersUrl)).toEqual(["/api/orders", "/api/orders/{id}"]);
       expect((await documentedPaths(paymentsUrl)).every((path) => path.startsWith("/api/accounts"))).toBe(true);

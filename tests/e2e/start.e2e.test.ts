@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
 import { createTestDatabase } from "../../shared/testing/postgres";
+import { deleteRedisKeys } from "../../shared/testing/redis";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -65,12 +65,7 @@ describe("the process", () => {
       const database = await createTestDatabase();
       cleanups.push(() => database.drop());
       const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
-      cleanups.push(async () => {
-        const redis = new Redis("redis://127.0.0.1:6379");
-        const keys = await redis.keys(`${prefix}*`);
-        if (keys.length > 0) await redis.del(...keys);
-        await redis.quit();
-      });
+      cleanups.push(() => deleteRedisKeys(prefix));
       const started = await start({ DATABASE_URL: database.url, BUS: "redis", REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: prefix });
       const baseUrl = await started.listening();
       expect(started.output.stdout).toContain("(mode=mono, bus=redis, db=postgres)");

@@ -2,15 +2,14 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
 import type { AuthPolicy } from "../../../shared/http/auth";
 import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
-import { HttpProblem, ProblemSchema, problemContentType } from "../../../shared/http/problem";
+import { jsonContent, problemContent } from "../../../shared/http/openapi-responses";
+import { HttpProblem } from "../../../shared/http/problem";
 import { placeOrder } from "../application/place-order";
 import { toOrderView, type OrderView } from "../application/order-view";
 import { findOrder, listOrders } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
 import { createOrderBody, idempotencyHeaders, listOrdersQuery, orderIdParams, orderPageSchema, orderSchema } from "./orders.schemas";
 
-const problem = (description: string) => ({ description, content: { [problemContentType]: { schema: ProblemSchema } } });
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["orders"];
 
 const createOrder = createRoute({
@@ -20,10 +19,10 @@ const createOrder = createRoute({
   summary: "Place an order; its payment follows asynchronously (honours Idempotency-Key)",
   request: { headers: idempotencyHeaders, body: { content: { "application/json": { schema: createOrderBody } }, required: true } },
   responses: {
-    201: json(orderSchema, "The order, status Created"),
-    400: problem("Invalid request"),
-    403: problem("AUTH=jwt: userId is not the caller's"),
-    422: problem("Idempotency-Key reused with a different body"),
+    201: jsonContent(orderSchema, "The order, status Created"),
+    400: problemContent("Invalid request"),
+    403: problemContent("AUTH=jwt: userId is not the caller's"),
+    422: problemContent("Idempotency-Key reused with a different body"),
   },
 });
 
@@ -34,9 +33,9 @@ const listUserOrders = createRoute({
   summary: "A user's orders, newest first",
   request: { query: listOrdersQuery },
   responses: {
-    200: json(orderPageSchema, "A page of orders"),
-    400: problem("Invalid request"),
-    403: problem("AUTH=jwt: userId is not the caller's"),
+    200: jsonContent(orderPageSchema, "A page of orders"),
+    400: problemContent("Invalid request"),
+    403: problemContent("AUTH=jwt: userId is not the caller's"),
   },
 });
 
@@ -46,7 +45,7 @@ const getOrder = createRoute({
   tags,
   summary: "One order",
   request: { params: orderIdParams },
-  responses: { 200: json(orderSchema, "The order"), 400: problem("Invalid order id"), 404: problem("No such order (or another user's)") },
+  responses: { 200: jsonContent(orderSchema, "The order"), 400: problemContent("Invalid order id"), 404: problemContent("No such order (or another user's)") },
 });
 
 /** The Orders HTTP API; with AUTH=jwt a caller sees and places only their own orders (an admin, anyone's). */

@@ -2,7 +2,8 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
 import type { AuthPolicy } from "../../../shared/http/auth";
 import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
-import { HttpProblem, ProblemSchema, problemContentType } from "../../../shared/http/problem";
+import { jsonContent, problemContent } from "../../../shared/http/openapi-responses";
+import { HttpProblem } from "../../../shared/http/problem";
 import { toMajorUnits } from "../../../shared/money";
 import { depositInto, findAccount, insertAccount, listLedger } from "../db/accounts.repository";
 import type { PaymentsDatabase } from "../db/payments.tables";
@@ -17,10 +18,8 @@ import {
   userIdParams,
 } from "./accounts.schemas";
 
-const problem = (description: string) => ({ description, content: { [problemContentType]: { schema: ProblemSchema } } });
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["accounts"];
-const forbidden = problem("AUTH=jwt: userId is not the caller's");
+const forbidden = problemContent("AUTH=jwt: userId is not the caller's");
 
 const createAccount = createRoute({
   method: "post",
@@ -29,10 +28,10 @@ const createAccount = createRoute({
   summary: "Open an account with a zero balance",
   request: { body: { content: { "application/json": { schema: createAccountBody } }, required: true } },
   responses: {
-    201: json(accountSchema, "Created"),
-    400: problem("Invalid request"),
+    201: jsonContent(accountSchema, "Created"),
+    400: problemContent("Invalid request"),
     403: forbidden,
-    409: problem("The user already has an account"),
+    409: problemContent("The user already has an account"),
   },
 });
 
@@ -42,7 +41,7 @@ const getAccount = createRoute({
   tags,
   summary: "An account's balance",
   request: { params: userIdParams },
-  responses: { 200: json(balanceSchema, "The balance"), 400: problem("Invalid user id"), 403: forbidden, 404: problem("No such account") },
+  responses: { 200: jsonContent(balanceSchema, "The balance"), 400: problemContent("Invalid user id"), 403: forbidden, 404: problemContent("No such account") },
 });
 
 const deposit = createRoute({
@@ -56,12 +55,12 @@ const deposit = createRoute({
     body: { content: { "application/json": { schema: depositBody } }, required: true },
   },
   responses: {
-    200: json(balanceSchema, "The new balance"),
-    400: problem("Invalid request"),
+    200: jsonContent(balanceSchema, "The new balance"),
+    400: problemContent("Invalid request"),
     403: forbidden,
-    404: problem("No such account"),
-    409: problem("The balance would exceed its limit"),
-    422: problem("Idempotency-Key reused with a different body"),
+    404: problemContent("No such account"),
+    409: problemContent("The balance would exceed its limit"),
+    422: problemContent("Idempotency-Key reused with a different body"),
   },
 });
 
@@ -72,10 +71,10 @@ const getLedger = createRoute({
   summary: "An account's deposits and debits, newest first",
   request: { params: userIdParams, query: ledgerQuery },
   responses: {
-    200: json(ledgerPageSchema, "A page of the ledger"),
-    400: problem("Invalid request"),
+    200: jsonContent(ledgerPageSchema, "A page of the ledger"),
+    400: problemContent("Invalid request"),
     403: forbidden,
-    404: problem("No such account"),
+    404: problemContent("No such account"),
   },
 });
 

@@ -1,6 +1,6 @@
-import Redis from "ioredis";
 import { RedisBus } from "./redis-bus";
 import { busContract } from "../testing/bus-contract";
+import { deleteRedisKeys } from "../../testing/redis";
 
 const url = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -10,10 +10,5 @@ busContract("redis", {
   create: async ({ namespace, retryPolicy }) =>
     new RedisBus({ url, prefix: `${namespace}:`, leaseMs: 1_000, blockMs: 200, retryPolicy }),
   takeoverTimeoutMs: 10_000,
-  async cleanup(namespace) {
-    const redis = new Redis(url);
-    const keys = await redis.keys(`${namespace}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  },
+  cleanup: (namespace) => deleteRedisKeys(`${namespace}:`, url),
 });

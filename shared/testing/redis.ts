@@ -1,0 +1,11 @@
+import Redis from "ioredis";
+
+export const testRedisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** Removes every key a test run wrote under its own prefix. */
+export async function deleteRedisKeys(prefix: string, url = testRedisUrl): Promise<void> {
+  const redis = new Redis(url);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+}

@@ -13,6 +13,8 @@ import { ordersMigrations } from "./db/migrations/001-create-orders";
 import { ordersRoutes } from "./http/orders.routes";
 import { mountLiveRoutes } from "./live/live.routes";
 import { OrderUpdatesHub } from "./live/order-updates-hub";
+import { publishOrderUpdates } from "./live/order-updates";
+import { OrderIntake } from "./application/order-intake";
 
 /** The consumer group of the Orders context on `payment-processed`. */
 export const ordersGroup = "orders";
@@ -31,13 +33,17 @@ export function createOrdersModule(ports: ModulePorts): Module {
     schema: ordersSchema,
     bus: ports.bus,
     logger,
-    onPublished: (trx, rows) => markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows),
+    onPublished: async (trx, rows) => {
+      const changes = await markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows);
+      return () => publishOrderUpdates(ports.bus, logger, changes);
+    },
   });
+  const intake = new OrderIntake(db);
   let consumer: Subscription | undefined;
   ports.metrics.watchOutbox("orders", () => relay.state());
   ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();
-  routes.route("/", ordersRoutes(db, ports.auth));
+  routes.route("/", ordersRoutes(db, intake, ports.auth));
   mountLiveRoutes(routes, hub, ports.auth);
 
   return {
@@ -50,6 +56,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
       consumer = await consumeOnce({
         bus: ports.bus,
         db,
+        inboxSchema: ordersSchema,
         topic: paymentProcessedTopic,
         group: ordersGroup,
         schema: paymentProcessedEnvelope,
@@ -58,6 +65,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
       });
     },
     async stop() {
+      await intake.drain();
       await consumer?.close();
       await relay.stop();
       await hub.stop();

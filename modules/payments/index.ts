@@ -36,6 +36,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
       consumer = await consumeOnce({
         bus: ports.bus,
         db,
+        inboxSchema: paymentsSchema,
         topic: orderCreatedTopic,
         group: paymentsGroup,
         schema: orderCreatedEnvelope,

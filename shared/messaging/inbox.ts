@@ -1,27 +1,26 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { z } from "zod";
 import { DependencyUnavailableError, PoisonMessageError, type Bus, type Delivery, type Subscription } from "../bus/bus";
 import { maxEnvelopeBytes } from "../contracts/envelope";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { ConsumerObserver } from "../metrics";
-import type { MessagingTables } from "./messaging.tables";
 
 /**
  * Records message ids in the inbox inside the caller's transaction and returns the ids seen for
  * the first time. The insert is the check (ON CONFLICT DO NOTHING), never a read-then-write:
  * when two instances get the same message at once, the second insert waits on the first's key
- * and, once that commits, skips it.
+ * and, once that commits, skips it. The ids travel as one JSON parameter, so the statement's text
+ * is the same for every batch size (one prepared statement).
  */
-export async function recordFirstSeen(trx: Kysely<any>, topic: string, messageIds: string[]): Promise<Set<string>> {
+export async function recordFirstSeen(trx: Kysely<any>, schema: string, topic: string, messageIds: string[]): Promise<Set<string>> {
   const unique = [...new Set(messageIds)];
   if (unique.length === 0) return new Set();
-  const inserted = await (trx as Kysely<MessagingTables>)
-    .insertInto("inbox")
-    .values(unique.map((message_id) => ({ message_id, topic })))
-    .onConflict((conflict) => conflict.column("message_id").doNothing())
-    .returning("message_id")
-    .execute();
-  return new Set(inserted.map((row) => row.message_id));
+  const inserted = await sql<{ message_id: string }>`
+    insert into ${sql.table(`${schema}.inbox`)} (message_id, topic)
+    select m.id::uuid, ${topic}::text from json_array_elements_text(${JSON.stringify(unique)}::text::json) as m(id)
+    on conflict (message_id) do nothing
+    returning message_id`.execute(trx);
+  return new Set(inserted.rows.map((row) => row.message_id));
 }
 
 /** Parses a delivery's envelope; a message that does not fit is poison (dead-lettered at once). */
@@ -45,6 +44,8 @@ export function parseEnvelope<Schema extends z.ZodType>(schema: Schema, message:
 export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> {
   bus: Bus;
   db: Kysely<any>;
+  /** The module's PostgreSQL schema, which holds its inbox. */
+  inboxSchema: string;
   topic: string;
   group: string;
   schema: Schema;
@@ -67,7 +68,7 @@ export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: I
     async (batch) => {
       const envelopes = batch.map((message) => parseEnvelope(schema, message));
       const duplicates = await db.transaction().execute(async (trx) => {
-        const fresh = await recordFirstSeen(trx, topic, envelopes.map((envelope) => envelope.id));
+        const fresh = await recordFirstSeen(trx, options.inboxSchema, topic, envelopes.map((envelope) => envelope.id));
         const seen = new Set<string>();
         const toApply = envelopes.filter((envelope) => fresh.has(envelope.id) && !seen.has(envelope.id) && seen.add(envelope.id));
         if (toApply.length > 0) await options.apply(trx, toApply);

@@ -23,8 +23,12 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /** Published rows are deleted after this long. Default 1 hour. */
   retentionMs?: number;
-  /** Runs in the transaction that marks rows published (e.g. orders → PaymentPending). */
-  onPublished?(trx: Transaction<any>, rows: OutboxRow[]): Promise<void>;
+  /**
+   * Runs in the transaction that marks rows published (e.g. orders → PaymentPending). It may
+   * return what to do once that transaction has committed (e.g. push the changes to browsers);
+   * the relay awaits it before its next round.
+   */
+  onPublished?(trx: Transaction<any>, rows: OutboxRow[]): Promise<(() => Promise<void>) | void>;
 }
 
 /**
@@ -87,27 +91,16 @@ export class OutboxRelay {
   /** One round: returns how many rows it published, or "standby" when another instance is active. */
   async relayOnce(): Promise<number | "standby"> {
     const { db, bus, schema, batchSize, onPublished } = this.#options;
+    const after: { commit?: () => Promise<void> } = {};
     const result = await db.transaction().execute(async (trx) => {
-      // Transaction-scoped advisory lock: one active relay per module; released at commit.
-      const lock = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext(${`gozon.outbox.${schema}`})) as locked`.execute(trx);
-      if (!lock.rows[0]?.locked) return "standby" as const;
-      const rows = await (trx as Transaction<MessagingTables>)
-        .selectFrom("outbox")
-        .selectAll()
-        .where("published_at", "is", null)
-        .orderBy("id")
-        .limit(batchSize)
-        .execute();
+      const { locked, rows } = await claim(trx, schema, batchSize);
+      if (!locked) return "standby" as const;
       if (rows.length === 0) return 0;
       for (const [topic, messages] of byTopic(rows)) await bus.publish(topic, messages);
-      await (trx as Transaction<MessagingTables>)
-        .updateTable("outbox")
-        .set({ published_at: new Date() })
-        .where("id", "in", rows.map((row) => row.id))
-        .execute();
-      await onPublished?.(trx, rows);
+      after.commit = (await onPublished?.(trx, rows)) ?? undefined;
       return rows.length;
     });
+    await after.commit?.();
     if (result !== "standby") await this.#cleanup();
     return result;
   }
@@ -130,6 +123,32 @@ export class OutboxRelay {
     const cutoff = new Date(Date.now() - this.#options.retentionMs);
     await (this.#options.db as Kysely<MessagingTables>).deleteFrom("outbox").where("published_at", "<", cutoff).execute();
   }
+}
+
+/**
+ * In one statement: takes the module's transaction-scoped advisory lock (one active relay per
+ * module, released at commit) and, if it got it, marks the oldest unpublished rows published and
+ * returns them in id order. Marking before publishing is safe: if publishing fails, the
+ * transaction rolls back and the rows are unpublished again.
+ */
+async function claim(trx: Transaction<any>, schema: string, batchSize: number): Promise<{ locked: boolean; rows: OutboxRow[] }> {
+  const outbox = sql.table(`${schema}.outbox`);
+  const { rows } = await sql<{ locked: boolean } & ({ id: number } | { id: null }) & Omit<OutboxRow, "id">>`
+    with lock as materialized (select pg_try_advisory_xact_lock(hashtext(${`gozon.outbox.${schema}`})) as locked),
+    claimed as (
+      update ${outbox} set published_at = now()
+      where id in (
+        select id from ${outbox}
+        where published_at is null and (select locked from lock)
+        order by id limit ${batchSize}
+      )
+      returning *
+    )
+    select lock.locked, claimed.* from lock left join claimed on true`.execute(trx);
+  const locked = rows[0]?.locked === true;
+  const claimed = rows.filter((row): row is typeof row & { id: number } => row.id !== null) as OutboxRow[];
+  claimed.sort((a, b) => a.id - b.id);
+  return { locked, rows: claimed };
 }
 
 /** Rows grouped by topic, each group in id order (order matters per key, keys live in one topic). */

@@ -1,6 +1,5 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Envelope } from "../contracts/envelope";
-import type { MessagingTables } from "./messaging.tables";
 
 export interface OutboxMessage {
   topic: string;
@@ -17,20 +16,25 @@ export const outboxChannel = (schema: string) => `${schema}_outbox`;
 export async function enqueue(trx: Kysely<any>, schema: string, messages: OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
   // One round trip: the insert runs as a data-modifying CTE beside the NOTIFY.
-  await (trx as Kysely<MessagingTables>)
-    .with("queued", (db) =>
-      db
-        .insertInto("outbox")
-        .values(
-          messages.map(({ topic, envelope }) => ({
-            message_id: envelope.id,
-            topic,
-            key: envelope.key,
-            value: JSON.stringify(envelope),
-          })),
-        )
-        .returning("id"),
-    )
-    .selectNoFrom(sql`pg_notify(${outboxChannel(schema)}, '')`.as("notified"))
-    .execute();
+  await sql`with queued as (${outboxInsert(schema, messages)}) select ${outboxNotify(schema)}`.execute(trx);
+}
+
+/**
+ * The INSERT of `messages` into `<schema>.outbox`, in the given order, for use as a
+ * data-modifying CTE in a bigger statement (pair it with `outboxNotify`). The batch travels as one
+ * JSON parameter, so the SQL text (and its prepared statement) is the same for any batch size.
+ */
+export function outboxInsert(schema: string, messages: OutboxMessage[]): RawBuilder<unknown> {
+  const rows = messages.map(({ topic, envelope }) => ({ message_id: envelope.id, topic, key: envelope.key, value: JSON.stringify(envelope) }));
+  return sql`insert into ${sql.table(`${schema}.outbox`)} (message_id, topic, key, value)
+    select m.message_id, m.topic, m.key, m.value
+    from rows from (json_to_recordset(${JSON.stringify(rows)}::text::json) as (message_id uuid, topic text, key text, value text))
+      with ordinality as m(message_id, topic, key, value, position)
+    order by m.position
+    returning id`;
+}
+
+/** The `pg_notify` that wakes the module's relay once the statement's transaction commits. */
+export function outboxNotify(schema: string): RawBuilder<unknown> {
+  return sql`pg_notify(${outboxChannel(schema)}, '')`;
 }

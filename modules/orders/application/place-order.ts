@@ -1,24 +1,30 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { newEnvelope, orderCreatedTopic } from "../../../shared/contracts";
-import { enqueue } from "../../../shared/messaging/outbox";
-import { insertOrder, ordersSchema, type OrderRow } from "../db/orders.repository";
+import { insertOrders, type OrderRow } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
-import { orderUpdates } from "../live/order-updates";
+
+export interface OrderInput {
+  userId: string;
+  amount: number;
+  description: string;
+}
 
 /**
- * Accepts an order inside the caller's transaction: the order (status Created), its
- * order-created message and its first live update commit together or not at all.
+ * Accepts orders in one statement: each order (status Created) and its order-created message
+ * commit together or not at all, in the caller's transaction or on their own. Browsers hear of
+ * the new orders from the relay, once order-created is published (see markPaymentPending).
  */
-export async function placeOrder(
-  trx: Kysely<OrdersDatabase>,
-  input: { userId: string; amount: number; description: string },
-): Promise<OrderRow> {
-  const row = await insertOrder(trx, { id: randomUUID(), ...input });
-  const payload = { orderId: row.id, userId: row.user_id, amount: row.amount, description: row.description };
-  await enqueue(trx, ordersSchema, [
-    { topic: orderCreatedTopic, envelope: newEnvelope(orderCreatedTopic, row.user_id, payload) },
-    ...orderUpdates([row]),
-  ]);
-  return row;
+export async function placeOrders(db: Kysely<OrdersDatabase>, inputs: OrderInput[]): Promise<OrderRow[]> {
+  const orders = inputs.map((input) => ({ id: randomUUID(), ...input }));
+  const messages = orders.map((order) => ({
+    topic: orderCreatedTopic,
+    envelope: newEnvelope(orderCreatedTopic, order.userId, {
+      orderId: order.id,
+      userId: order.userId,
+      amount: order.amount,
+      description: order.description,
+    }),
+  }));
+  return insertOrders(db, orders, messages);
 }

@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
+import { outboxInsert, outboxNotify, type OutboxMessage } from "../../../shared/messaging/outbox";
 import { statusesBefore, type OrderStatus } from "../domain/order-status";
 import type { OrdersDatabase, OrdersTable } from "./orders.tables";
 
@@ -8,15 +9,34 @@ export const ordersSchema = "orders";
 export type OrderRow = Selectable<OrdersTable>;
 type Db = Kysely<OrdersDatabase>;
 
-export async function insertOrder(
-  db: Db,
-  order: { id: string; userId: string; amount: number; description: string },
-): Promise<OrderRow> {
-  return db
-    .insertInto("orders")
-    .values({ id: order.id, user_id: order.userId, amount: order.amount, description: order.description, status: "Created" })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+export interface NewOrder {
+  id: string;
+  userId: string;
+  amount: number;
+  description: string;
+}
+
+/**
+ * Inserts orders (status Created) and their outbox messages in ONE statement, so they commit
+ * together even outside a transaction, and wakes the relay. The batch travels as one JSON
+ * parameter: the same SQL text, and prepared statement, for one order or hundreds. Returns the
+ * rows in the order given.
+ */
+export async function insertOrders(db: Db, orders: NewOrder[], messages: OutboxMessage[]): Promise<OrderRow[]> {
+  const input = orders.map((order) => ({ id: order.id, user_id: order.userId, amount: order.amount, description: order.description }));
+  const { rows } = await sql<OrderRow>`
+    with input as (
+      select * from rows from (json_to_recordset(${JSON.stringify(input)}::text::json) as (id uuid, user_id uuid, amount bigint, description text))
+        with ordinality as i(id, user_id, amount, description, position)
+    ),
+    inserted as (
+      insert into orders.orders (id, user_id, amount, description, status)
+      select id, user_id, amount, description, 'Created' from input order by position
+      returning *
+    ),
+    queued as (${outboxInsert(ordersSchema, messages)})
+    select inserted.* from inserted cross join (select ${outboxNotify(ordersSchema)}) as notified`.execute(db);
+  return inGivenOrder(orders, rows);
 }
 
 export async function findOrder(db: Db, id: string): Promise<OrderRow | undefined> {
@@ -30,27 +50,50 @@ export async function listOrders(db: Db, userId: string, page: { limit: number; 
   return query.orderBy("seq", "desc").limit(page.limit).execute();
 }
 
+export interface StatusChange {
+  orderId: string;
+  to: OrderStatus;
+  failureReason?: string | null;
+}
+
 /**
- * Moves orders to `to` only from a status before it (DESIGN §8): the condition is in the UPDATE,
- * so a late or repeated event matches no row and changes nothing. Returns the orders that moved.
+ * Moves each order to its `to` only from a status before it (DESIGN §8), all in one statement:
+ * the condition is in the UPDATE, so a late or repeated event matches no row and changes nothing.
+ * Rows are locked in id order first, whoever calls (the relay's PaymentPending, the payment
+ * results), so two transactions moving the same orders never wait on each other in a cycle.
+ * One change per order (the first given wins). Returns the orders that moved.
  */
-export async function advanceStatus(
-  db: Db,
-  orderIds: string[],
-  to: OrderStatus,
-  failureReason: string | null = null,
-): Promise<OrderRow[]> {
-  if (orderIds.length === 0) return [];
-  if (orderIds.length > 1) {
-    // Take the row locks in id order first (an UPDATE … IN may lock in heap order), so this and
-    // the payment-result consumer, which also goes in id order, cannot deadlock.
-    await db.selectFrom("orders").select("id").where("id", "in", orderIds).orderBy("id").forUpdate().execute();
-  }
-  return db
-    .updateTable("orders")
-    .set({ status: to, failure_reason: failureReason, updated_at: new Date() })
-    .where("id", "in", orderIds)
-    .where("status", "in", statusesBefore(to))
-    .returningAll()
-    .execute();
+export async function advanceStatuses(db: Db, changes: StatusChange[]): Promise<OrderRow[]> {
+  const byOrder = new Map<string, StatusChange>();
+  for (const change of changes) if (!byOrder.has(change.orderId)) byOrder.set(change.orderId, change);
+  if (byOrder.size === 0) return [];
+  const input = [...byOrder.values()].map((change) => ({
+    id: change.orderId,
+    status: change.to,
+    failure_reason: change.failureReason ?? null,
+    from_statuses: statusesBefore(change.to),
+  }));
+  const { rows } = await sql<OrderRow>`
+    with changes as (
+      select * from json_to_recordset(${JSON.stringify(input)}::text::json) as c(id uuid, status text, failure_reason text, from_statuses text[])
+    ),
+    locked as (
+      select o.id from orders.orders o where o.id in (select id from changes) order by o.id for update
+    )
+    update orders.orders o
+    set status = c.status, failure_reason = c.failure_reason, updated_at = now()
+    from changes c, locked l
+    where o.id = c.id and l.id = c.id and o.status = any(c.from_statuses)
+    returning o.*`.execute(db);
+  return rows;
+}
+
+/** `rows` (keyed by id) in the order of `wanted`. */
+function inGivenOrder(wanted: { id: string }[], rows: OrderRow[]): OrderRow[] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return wanted.map(({ id }) => {
+    const row = byId.get(id);
+    if (!row) throw new Error(`order ${id} was not returned by its insert`);
+    return row;
+  });
 }

@@ -4,7 +4,8 @@ import type { AuthPolicy } from "../../../shared/http/auth";
 import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
 import { jsonContent, problemContent } from "../../../shared/http/openapi-responses";
 import { HttpProblem } from "../../../shared/http/problem";
-import { placeOrder } from "../application/place-order";
+import type { OrderIntake } from "../application/order-intake";
+import { placeOrders } from "../application/place-order";
 import { toOrderView, type OrderView } from "../application/order-view";
 import { findOrder, listOrders } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
@@ -49,19 +50,24 @@ const getOrder = createRoute({
 });
 
 /** The Orders HTTP API; with AUTH=jwt a caller sees and places only their own orders (an admin, anyone's). */
-export function ordersRoutes(db: Kysely<OrdersDatabase>, auth: AuthPolicy): OpenAPIHono {
+export function ordersRoutes(db: Kysely<OrdersDatabase>, intake: OrderIntake, auth: AuthPolicy): OpenAPIHono {
   const app = new OpenAPIHono();
 
   app.openapi(auth.protect(createOrder), async (c) => {
     const body = c.req.valid("json");
     auth.assertMayActFor(c, body.userId);
     const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
-    const result = await db.transaction().execute((trx) =>
-      once<OrderView>(trx, { scope: `order:${body.userId}`, key, body }, async () => ({
-        status: 201,
-        body: toOrderView(await placeOrder(trx, body)),
-      })),
-    );
+    // Without a key, the order joins the intake's next group commit; with one, the key, the order
+    // and the stored answer commit together in a transaction of their own.
+    const result =
+      key === undefined
+        ? { body: toOrderView(await intake.place(body)), replayed: false }
+        : await db.transaction().execute((trx) =>
+            once<OrderView>(trx, { scope: `order:${body.userId}`, key, body }, async () => {
+              const [row] = await placeOrders(trx, [body]);
+              return { status: 201, body: toOrderView(row!) };
+            }),
+          );
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result.body, 201);
   });

@@ -1,0 +1,79 @@
+import type { Kysely } from "kysely";
+import { isDatabaseUnavailable } from "../../../shared/db/unavailable";
+import type { OrderRow } from "../db/orders.repository";
+import type { OrdersDatabase } from "../db/orders.tables";
+import { placeOrders, type OrderInput } from "./place-order";
+
+interface Waiting {
+  input: OrderInput;
+  resolve(row: OrderRow): void;
+  reject(error: unknown): void;
+}
+
+export interface OrderIntakeOptions {
+  /** Orders written per statement at most. Default 200. */
+  maxBatch?: number;
+  /** Statements in flight at once. Default 2. */
+  maxInFlight?: number;
+}
+
+/**
+ * Group commit for new orders. Orders placed while earlier statements are in flight wait and are
+ * then written together, as one statement and one commit, so under load the database does one
+ * commit for many orders; a lone order is written at once. Each caller's promise resolves only
+ * once its order has committed, so an answered order is never lost.
+ *
+ * If a shared statement fails for another reason than the database being unavailable, each of its
+ * orders is retried on its own, so one order's failure is never another's.
+ */
+export class OrderIntake {
+  readonly #waiting: Waiting[] = [];
+  readonly #maxBatch: number;
+  readonly #maxInFlight: number;
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+
+  constructor(private readonly db: Kysely<OrdersDatabase>, options: OrderIntakeOptions = {}) {
+    this.#maxBatch = options.maxBatch ?? 200;
+    this.#maxInFlight = options.maxInFlight ?? 2;
+  }
+
+  /** Resolves with the order once it has committed. */
+  place(input: OrderInput): Promise<OrderRow> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ input, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Resolves once every order handed in so far has been written (or has failed). */
+  async drain(): Promise<void> {
+    if (this.#inFlight === 0 && this.#waiting.length === 0) return;
+    await new Promise<void>((resolve) => (this.#drained = resolve));
+  }
+
+  #pump(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0, this.#maxBatch);
+      this.#inFlight++;
+      void this.#write(batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+        if (this.#inFlight === 0 && this.#waiting.length === 0) this.#drained?.();
+      });
+    }
+  }
+
+  async #write(batch: Waiting[]): Promise<void> {
+    try {
+      const rows = await placeOrders(this.db, batch.map((waiting) => waiting.input));
+      batch.forEach((waiting, index) => waiting.resolve(rows[index]!));
+    } catch (error) {
+      if (batch.length === 1 || isDatabaseUnavailable(error)) {
+        for (const waiting of batch) waiting.reject(error);
+        return;
+      }
+      for (const waiting of batch) await this.#write([waiting]);
+    }
+  }
+}

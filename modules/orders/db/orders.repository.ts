@@ -59,9 +59,9 @@ export interface StatusChange {
 /**
  * Moves each order to its `to` only from a status before it (DESIGN §8), all in one statement:
  * the condition is in the UPDATE, so a late or repeated event matches no row and changes nothing.
- * Rows are locked in id order first, whoever calls (the relay's PaymentPending, the payment
- * results), so two transactions moving the same orders never wait on each other in a cycle.
- * One change per order (the first given wins). Returns the orders that moved.
+ * Orders are locked in id order (see migration 002), whoever calls (the relay's PaymentPending,
+ * the payment results), so two transactions moving the same orders never deadlock. One change
+ * per order (the first given wins). Returns the orders that moved.
  */
 export async function advanceStatuses(db: Db, changes: StatusChange[]): Promise<OrderRow[]> {
   const byOrder = new Map<string, StatusChange>();
@@ -73,18 +73,7 @@ export async function advanceStatuses(db: Db, changes: StatusChange[]): Promise<
     failure_reason: change.failureReason ?? null,
     from_statuses: statusesBefore(change.to),
   }));
-  const { rows } = await sql<OrderRow>`
-    with changes as (
-      select * from json_to_recordset(${JSON.stringify(input)}::text::json) as c(id uuid, status text, failure_reason text, from_statuses text[])
-    ),
-    locked as (
-      select o.id from orders.orders o where o.id in (select id from changes) order by o.id for update
-    )
-    update orders.orders o
-    set status = c.status, failure_reason = c.failure_reason, updated_at = now()
-    from changes c, locked l
-    where o.id = c.id and l.id = c.id and o.status = any(c.from_statuses)
-    returning o.*`.execute(db);
+  const { rows } = await sql<OrderRow>`select * from orders.advance_statuses(${JSON.stringify(input)}::text::json)`.execute(db);
   return rows;
 }
 

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration } from "kysely";
 import { createIdempotencyTable } from "../../../../shared/http/idempotency.tables";
 import { createMessagingTables } from "../../../../shared/messaging/messaging.tables";
+import { createAdvanceStatuses } from "./002-advance-statuses";
 
 /** Orders, inbox, outbox and idempotency keys in schema `orders`. */
 export const createOrders: Migration = {
@@ -25,4 +26,7 @@ export const createOrders: Migration = {
   },
 };
 
-export const ordersMigrations: Record<string, Migration> = { "001-create-orders": createOrders };
+export const ordersMigrations: Record<string, Migration> = {
+  "001-create-orders": createOrders,
+  "002-advance-statuses": createAdvanceStatuses,
+};

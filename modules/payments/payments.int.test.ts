@@ -15,7 +15,8 @@ import type { Module } from "../../shared/module";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { deleteRedisKeys } from "../../shared/testing/redis";
-import { debitForOrder } from "./db/accounts.repository";
+import { payOrders } from "./application/pay-orders";
+import { debitOrders } from "./db/accounts.repository";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { createPaymentsModule } from "./index";
 
@@ -90,6 +91,9 @@ for (const busKind of ["memory", "redis"] as const) {
     async function ledgerOf(userId: string) {
       return payments().selectFrom("ledger").selectAll().where("user_id", "=", userId).orderBy("id").execute();
     }
+    async function ledgerSumOf(userId: string): Promise<number> {
+      return (await ledgerOf(userId)).reduce((total, row) => total + (row.kind === "deposit" ? row.amount : -row.amount), 0);
+    }
     async function balanceOf(userId: string): Promise<number> {
       const account = await payments().selectFrom("accounts").select("balance").where("user_id", "=", userId).executeTakeFirstOrThrow();
       return account.balance;
@@ -135,6 +139,67 @@ for (const busKind of ["memory", "redis"] as const) {
       expect(ledger.filter((row) => row.kind === "debit")).toHaveLength(50);
       expect(ledger.every((row) => row.balance_after >= 0)).toBe(true);
     }, 30_000);
+
+    test("several orders of one user sent together, the balance covering some: paid in message order, the rest refused", async () => {
+      const userId = await accountWith(50);
+      // Message order decides: by amount, or in any other order, another set would be paid.
+      const orders = [2_000, 2_000, 500, 2_000, 500].map((amount) => order(userId, amount));
+      await publishOrders(orders);
+      await eventually(() => orders.every((created) => resultsFor(created.payload.orderId).length === 1), 10_000, "5 results");
+      expect(orders.map((created) => resultsFor(created.payload.orderId)[0]!.payload)).toEqual([
+        { orderId: orders[0]!.payload.orderId, userId, status: "completed", balance: 3_000 },
+        { orderId: orders[1]!.payload.orderId, userId, status: "completed", balance: 1_000 },
+        { orderId: orders[2]!.payload.orderId, userId, status: "completed", balance: 500 },
+        { orderId: orders[3]!.payload.orderId, userId, status: "failed", reason: "insufficient_funds", balance: 500 },
+        { orderId: orders[4]!.payload.orderId, userId, status: "completed", balance: 0 },
+      ]);
+      const debits = (await ledgerOf(userId)).filter((row) => row.kind === "debit");
+      expect(debits.map((row) => [row.order_id, row.amount, row.balance_after])).toEqual([
+        [orders[0]!.payload.orderId, 2_000, 3_000],
+        [orders[1]!.payload.orderId, 2_000, 1_000],
+        [orders[2]!.payload.orderId, 500, 500],
+        [orders[4]!.payload.orderId, 500, 0],
+      ]);
+      expect(await balanceOf(userId)).toBe(0);
+      expect(await ledgerSumOf(userId)).toBe(0);
+    });
+
+    test("one batch mixing users, an unknown account and an order paid before: each gets its own result, in the batch's order", async () => {
+      const rich = await accountWith(100);
+      const poor = await accountWith(5);
+      const paidBefore = order(rich, 1_000);
+      await publishOrders([paidBefore]);
+      await eventually(() => resultsFor(paidBefore.payload.orderId).length === 1, 10_000, "the first payment");
+      const unknownUser = randomUUID();
+      // A new message (new id, so the inbox lets it through) for the order already paid.
+      const repeated = newEnvelope(orderCreatedTopic, rich, paidBefore.payload);
+      const batch = [order(poor, 300), order(rich, 2_000), order(unknownUser, 100), repeated, order(poor, 400), order(rich, 7_000), order(rich, 1)];
+      // Straight into the consumer's use case, so the orders are one batch whatever the bus does.
+      const returned = await database.kysely.transaction().execute((trx) => payOrders(trx.withSchema("payments") as Kysely<PaymentsDatabase>, batch));
+      const expected = [
+        { orderId: batch[0]!.payload.orderId, userId: poor, status: "completed", balance: 200 },
+        { orderId: batch[1]!.payload.orderId, userId: rich, status: "completed", balance: 7_000 },
+        { orderId: batch[2]!.payload.orderId, userId: unknownUser, status: "failed", reason: "account_not_found" },
+        { orderId: paidBefore.payload.orderId, userId: rich, status: "completed", balance: 7_000 },
+        { orderId: batch[4]!.payload.orderId, userId: poor, status: "failed", reason: "insufficient_funds", balance: 200 },
+        { orderId: batch[5]!.payload.orderId, userId: rich, status: "completed", balance: 0 },
+        { orderId: batch[6]!.payload.orderId, userId: rich, status: "failed", reason: "insufficient_funds", balance: 0 },
+      ];
+      expect(returned).toEqual(expected as never);
+      // The relay publishes what the batch committed: one result per message.
+      const expectedCount = (created: (typeof batch)[number]) => (created === repeated ? 2 : 1);
+      await eventually(() => batch.every((created) => resultsFor(created.payload.orderId).length === expectedCount(created)), 10_000, "the batch's results");
+      expect(batch.map((created) => resultsFor(created.payload.orderId).at(-1)!.payload)).toEqual(expected as never);
+      expect(await balanceOf(rich)).toBe(0);
+      expect(await balanceOf(poor)).toBe(200);
+      expect(await ledgerSumOf(rich)).toBe(0);
+      expect(await ledgerSumOf(poor)).toBe(200);
+      expect((await ledgerOf(rich)).filter((row) => row.order_id === paidBefore.payload.orderId)).toHaveLength(1);
+      expect((await ledgerOf(rich)).filter((row) => row.kind === "debit").map((row) => row.order_id)).toEqual([
+        paidBefore.payload.orderId, batch[1]!.payload.orderId, batch[5]!.payload.orderId,
+      ]);
+      expect((await ledgerOf(poor)).filter((row) => row.kind === "debit").map((row) => row.order_id)).toEqual([batch[0]!.payload.orderId]);
+    });
 
     test("an order for a user without an account fails with account_not_found", async () => {
       const created = order(randomUUID(), 500);
@@ -199,12 +264,37 @@ for (const busKind of ["memory", "redis"] as const) {
         const outcomes = await Promise.all(
           Array.from({ length: 100 }, () =>
             database.kysely.transaction().execute((trx) =>
-              debitForOrder(trx.withSchema("payments") as Kysely<PaymentsDatabase>, { userId, orderId: randomUUID(), amount: 1_000 }),
+              debitOrders(trx.withSchema("payments") as Kysely<PaymentsDatabase>, [{ userId, orderId: randomUUID(), amount: 1_000 }]),
             ),
           ),
         );
-        expect(outcomes.filter((balance) => balance !== undefined)).toHaveLength(50);
+        expect(outcomes.filter(([attempt]) => attempt!.debited)).toHaveLength(50);
         expect(await balanceOf(userId)).toBe(0);
+        expect(await ledgerSumOf(userId)).toBe(0);
+      }, 30_000);
+
+      test("batches racing over the same accounts, each listing them in another order: all commit, no overdraft", async () => {
+        const users = [await accountWith(100), await accountWith(100), await accountWith(100)];
+        // 20 batches of 6 orders of 1_000: each user gets 40 orders against 10_000, so 10 are paid.
+        const batches = Array.from({ length: 20 }, (_, round) => {
+          const rotated = [...users.slice(round % 3), ...users.slice(0, round % 3)];
+          const ordered = round % 2 === 0 ? rotated : rotated.reverse();
+          return [...ordered, ...ordered].map((userId) => ({ userId, orderId: randomUUID(), amount: 1_000 }));
+        });
+        // Without one lock order across batches these would deadlock, and some transactions fail.
+        const outcomes = await Promise.all(
+          batches.map((batch) =>
+            database.kysely.transaction().execute((trx) => debitOrders(trx.withSchema("payments") as Kysely<PaymentsDatabase>, batch)),
+          ),
+        );
+        for (const userId of users) {
+          const attempts = batches.flatMap((batch, b) => batch.map((item, i) => ({ item, attempt: outcomes[b]![i]! }))).filter(({ item }) => item.userId === userId);
+          expect(attempts.filter(({ attempt }) => attempt.debited)).toHaveLength(10);
+          expect(attempts.filter(({ attempt }) => !attempt.debited && !attempt.alreadyDebited && attempt.balance === 0)).toHaveLength(30);
+          expect(await balanceOf(userId)).toBe(0);
+          expect(await ledgerSumOf(userId)).toBe(0);
+          expect((await ledgerOf(userId)).every((row) => row.balance_after >= 0)).toBe(true);
+        }
       }, 30_000);
 
       test("the HTTP API: create, duplicate, read, unknown, invalid input and the ledger, newest first", async () => {

@@ -1,21 +1,20 @@
 import type { Kysely } from "kysely";
 import { newEnvelope, paymentProcessedTopic, type OrderCreated, type PaymentProcessedPayload } from "../../../shared/contracts";
 import { enqueue } from "../../../shared/messaging/outbox";
-import { debitForOrder, explainNoDebit, paymentsSchema } from "../db/accounts.repository";
+import { debitOrders, paymentsSchema } from "../db/accounts.repository";
 import type { PaymentsDatabase } from "../db/payments.tables";
 import { decidePayment } from "../domain/payment-decision";
 
 /**
- * Pays each order in turn, inside the caller's transaction (the one that recorded the messages in
- * the inbox): the debit, its ledger row and the payment-processed outbox row commit together.
+ * Pays a batch of orders inside the caller's transaction (the one that recorded the messages in
+ * the inbox): one round trip debits them all (a user's orders in message order), then one inserts
+ * the payment-processed outbox rows, so the debits, their ledger rows and the results commit
+ * together or not at all. Results come in the batch's order.
  */
 export async function payOrders(trx: Kysely<PaymentsDatabase>, orders: OrderCreated[]): Promise<PaymentProcessedPayload[]> {
-  const results: PaymentProcessedPayload[] = [];
-  for (const { payload } of orders) {
-    const balance = await debitForOrder(trx, payload);
-    const attempt = balance !== undefined ? { debited: true as const, balance } : { debited: false as const, ...(await explainNoDebit(trx, payload)) };
-    results.push(decidePayment(payload, attempt));
-  }
+  const payloads = orders.map((order) => order.payload);
+  const attempts = await debitOrders(trx, payloads);
+  const results = payloads.map((payload, index) => decidePayment(payload, attempts[index]!));
   await enqueue(
     trx,
     paymentsSchema,

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from "kysely";
+import type { DebitAttempt } from "../domain/payment-decision";
 import type { AccountsTable, LedgerTable, PaymentsDatabase } from "./payments.tables";
 
 /** The PostgreSQL schema that holds every table of the Payments module. */
@@ -36,39 +37,45 @@ export async function depositInto(db: Db, userId: string, amount: number): Promi
   return result.rows[0]?.balance_after;
 }
 
-/**
- * The atomic debit (DESIGN §8): one conditional UPDATE that succeeds only if the balance covers
- * the amount and the order has no debit yet, with its ledger row in the same statement. Returns
- * the new balance, or undefined when nothing was debited (see explainNoDebit for why). No
- * overdraft under any concurrency: the condition is checked on the locked row, and the CHECK
- * constraint and the unique debit per order back it up.
- */
-export async function debitForOrder(
-  db: Db,
-  debit: { userId: string; orderId: string; amount: number },
-): Promise<number | undefined> {
-  const result = await sql<{ balance_after: number }>`
-    with debited as (
-      update payments.accounts set balance = balance - ${debit.amount}, updated_at = now()
-      where user_id = ${debit.userId} and balance >= ${debit.amount}
-        and not exists (select 1 from payments.ledger where order_id = ${debit.orderId})
-      returning balance
-    )
-    insert into payments.ledger (user_id, kind, amount, order_id, balance_after)
-    select ${debit.userId}::uuid, 'debit', ${debit.amount}::bigint, ${debit.orderId}::uuid, balance from debited
-    returning balance_after`.execute(db);
-  return result.rows[0]?.balance_after;
+/** One order to debit: `amount` (minor units, > 0) from the account of `userId`, at most once per `orderId`. */
+export interface OrderDebit {
+  orderId: string;
+  userId: string;
+  amount: number;
 }
 
-/** Why debitForOrder debited nothing: the order was paid already, there is no account, or no funds. */
-export async function explainNoDebit(
-  db: Db,
-  debit: { userId: string; orderId: string },
-): Promise<{ alreadyDebited: true; balance: number } | { alreadyDebited: false; balance: number | undefined }> {
-  const previous = await db.selectFrom("ledger").select("id").where("order_id", "=", debit.orderId).executeTakeFirst();
-  const account = await findAccount(db, debit.userId);
-  if (previous && account) return { alreadyDebited: true, balance: account.balance };
-  return { alreadyDebited: false, balance: account?.balance };
+/** What `payments.debit_orders` reports per item (migration 002-debit-orders). */
+type DebitOutcome = "debited" | "already_debited" | "no_account" | "insufficient_funds";
+
+/**
+ * The atomic debit (DESIGN §8) of a whole batch in one round trip: `payments.debit_orders` runs,
+ * per order, one conditional UPDATE that succeeds only if the balance covers the amount and the
+ * order has no debit yet, with its ledger row, and when nothing was debited finds out why.
+ * Returns one attempt per order, in the given order, as decidePayment takes it. A user's orders
+ * are debited in the given order; accounts are locked in user_id order, so concurrent batches do
+ * not deadlock. No overdraft under any concurrency: the condition is checked on the locked row,
+ * and the CHECK constraint and the unique debit per order back it up. Run it in the transaction
+ * that records the messages in the inbox. The batch travels as one JSON parameter, so the
+ * statement's text is the same for any batch size (one prepared statement).
+ */
+export async function debitOrders(db: Db, items: readonly OrderDebit[]): Promise<DebitAttempt[]> {
+  if (items.length === 0) return [];
+  const batch = items.map((item) => ({ order_id: item.orderId, user_id: item.userId, amount: item.amount }));
+  // ::text::json: postgres.js would serialise a string sent as json once more (into a JSON string).
+  const { rows } = await sql<{ order_id: string; outcome: DebitOutcome; balance: number | null }>`
+    select order_id, outcome, balance from payments.debit_orders(${JSON.stringify(batch)}::text::json)`.execute(db);
+  // PostgreSQL prints a uuid in lower case, whatever case the message used.
+  if (rows.length !== items.length || rows.some((row, index) => row.order_id !== items[index]!.orderId.toLowerCase())) {
+    throw new Error(`payments.debit_orders answered ${rows.length} rows for ${items.length} orders, or out of order`);
+  }
+  return rows.map(toAttempt);
+}
+
+function toAttempt(row: { order_id: string; outcome: DebitOutcome; balance: number | null }): DebitAttempt {
+  if (row.outcome === "no_account") return { debited: false, alreadyDebited: false, balance: undefined };
+  if (row.balance === null) throw new Error(`payments.debit_orders answered ${row.outcome} without a balance for order ${row.order_id}`);
+  if (row.outcome === "debited") return { debited: true, balance: row.balance };
+  return { debited: false, alreadyDebited: row.outcome === "already_debited", balance: row.balance };
 }
 
 /** An account's ledger, newest first, `limit` rows after the cursor `before` (a ledger id). */

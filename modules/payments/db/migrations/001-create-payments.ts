@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration } from "kysely";
 import { createMessagingTables } from "../../../../shared/messaging/messaging.tables";
 import { createIdempotencyTable } from "../../../../shared/http/idempotency.tables";
+import { debitOrders } from "./002-debit-orders";
 
 /** Accounts, ledger, inbox, outbox and idempotency keys in schema `payments`. */
 export const createPayments: Migration = {
@@ -35,4 +36,8 @@ export const createPayments: Migration = {
   },
 };
 
-export const paymentsMigrations: Record<string, Migration> = { "001-create-payments": createPayments };
+/** Every migration of schema `payments`, by name (applied in name order). */
+export const paymentsMigrations: Record<string, Migration> = {
+  "001-create-payments": createPayments,
+  "002-debit-orders": debitOrders,
+};

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { migrate } from "../../../shared/db";
+import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
+import { debitOrders, depositInto, findAccount, insertAccount, paymentsSchema, type OrderDebit } from "./accounts.repository";
+import { paymentsMigrations } from "./migrations/001-create-payments";
+import type { PaymentsDatabase } from "./payments.tables";
+
+// The batch debit (payments.debit_orders) on both backends: the same SQL runs on PostgreSQL and PGlite.
+for (const backend of testBackends) {
+  describe(`debitOrders on ${backend}`, () => {
+    let testDatabase: TestDatabase<PaymentsDatabase>;
+    const db = () => testDatabase.database.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
+
+    beforeAll(async () => {
+      testDatabase = await openTestDatabase<PaymentsDatabase>(backend);
+      await migrate(testDatabase.database.kysely, { schema: paymentsSchema, migrations: paymentsMigrations });
+    }, 30_000);
+    afterAll(() => testDatabase?.cleanup());
+
+    async function accountWith(balance: number): Promise<string> {
+      const userId = randomUUID();
+      await insertAccount(db(), userId);
+      if (balance > 0) await depositInto(db(), userId, balance);
+      return userId;
+    }
+    const debitsOf = (userId: string) =>
+      db().selectFrom("ledger").select(["order_id", "amount", "balance_after"]).where("user_id", "=", userId).where("kind", "=", "debit").orderBy("id").execute();
+    async function ledgerSumOf(userId: string): Promise<number> {
+      const rows = await db().selectFrom("ledger").select(["kind", "amount"]).where("user_id", "=", userId).execute();
+      return rows.reduce((total, row) => total + (row.kind === "deposit" ? row.amount : -row.amount), 0);
+    }
+    const balanceOf = async (userId: string) => (await findAccount(db(), userId))?.balance;
+    const inOneTransaction = (items: OrderDebit[]) =>
+      testDatabase.database.kysely.transaction().execute((trx) => debitOrders(trx.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>, items));
+
+    test("a batch mixing users: each user's orders in batch order, answers in batch order, balances equal the ledger", async () => {
+      const alice = await accountWith(1_000);
+      const bob = await accountWith(300);
+      const paidBefore = { orderId: randomUUID(), userId: alice, amount: 100 };
+      expect(await inOneTransaction([paidBefore])).toEqual([{ debited: true, balance: 900 }]);
+      const twice = { orderId: randomUUID(), userId: bob, amount: 200 };
+      const batch: OrderDebit[] = [
+        { orderId: randomUUID(), userId: alice, amount: 600 },
+        twice,
+        { orderId: randomUUID(), userId: randomUUID(), amount: 50 },
+        paidBefore,
+        { orderId: randomUUID(), userId: alice, amount: 400 },
+        twice,
+        { orderId: randomUUID(), userId: bob, amount: 100 },
+        { orderId: randomUUID(), userId: alice, amount: 300 },
+      ];
+
+      expect(await inOneTransaction(batch)).toEqual([
+        { debited: true, balance: 300 },
+        { debited: true, balance: 100 },
+        { debited: false, alreadyDebited: false, balance: undefined },
+        { debited: false, alreadyDebited: true, balance: 300 },
+        { debited: false, alreadyDebited: false, balance: 300 },
+        { debited: false, alreadyDebited: true, balance: 100 },
+        { debited: true, balance: 0 },
+        { debited: true, balance: 0 },
+      ]);
+      expect(await debitsOf(alice)).toEqual([
+        { order_id: paidBefore.orderId, amount: 100, balance_after: 900 },
+        { order_id: batch[0]!.orderId, amount: 600, balance_after: 300 },
+        { order_id: batch[7]!.orderId, amount: 300, balance_after: 0 },
+      ]);
+      expect(await debitsOf(bob)).toEqual([
+        { order_id: twice.orderId, amount: 200, balance_after: 100 },
+        { order_id: batch[6]!.orderId, amount: 100, balance_after: 0 },
+      ]);
+      for (const userId of [alice, bob]) {
+        expect(await balanceOf(userId)).toBe(0);
+        expect(await ledgerSumOf(userId)).toBe(0);
+      }
+    });
+
+    test("a batch that fails rolls back every debit in it", async () => {
+      const userId = await accountWith(1_000);
+      const failing = testDatabase.database.kysely.transaction().execute(async (trx) => {
+        await debitOrders(trx.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>, [{ orderId: randomUUID(), userId, amount: 400 }]);
+        throw new Error("the consumer's transaction fails after the debits");
+      });
+      await expect(failing).rejects.toThrow("after the debits");
+      expect(await balanceOf(userId)).toBe(1_000);
+      expect(await debitsOf(userId)).toEqual([]);
+    });
+
+    test("ids in upper case name the same account and order", async () => {
+      const userId = await accountWith(500);
+      const orderId = randomUUID();
+      expect(await inOneTransaction([{ orderId: orderId.toUpperCase(), userId: userId.toUpperCase(), amount: 200 }])).toEqual([{ debited: true, balance: 300 }]);
+      expect(await inOneTransaction([{ orderId, userId, amount: 200 }])).toEqual([{ debited: false, alreadyDebited: true, balance: 300 }]);
+      expect(await debitsOf(userId)).toEqual([{ order_id: orderId, amount: 200, balance_after: 300 }]);
+    });
+
+    test("an empty batch debits nothing", async () => {
+      expect(await debitOrders(db(), [])).toEqual([]);
+    });
+  });
+}

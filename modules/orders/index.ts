@@ -5,6 +5,7 @@ import { paymentProcessedEnvelope, paymentProcessedTopic } from "../../shared/co
 import { migrate } from "../../shared/db";
 import { consumeOnce } from "../../shared/messaging/inbox";
 import { OutboxRelay } from "../../shared/messaging/outbox-relay";
+import { publishCommitted } from "../../shared/messaging/publish-committed";
 import type { Module, ModulePorts } from "../../shared/module";
 import { markPaymentPending, recordPaymentResults } from "./application/record-payment-results";
 import { ordersSchema } from "./db/orders.repository";
@@ -13,7 +14,7 @@ import { ordersMigrations } from "./db/migrations/001-create-orders";
 import { ordersRoutes } from "./http/orders.routes";
 import { mountLiveRoutes } from "./live/live.routes";
 import { OrderUpdatesHub } from "./live/order-updates-hub";
-import { publishOrderUpdates } from "./live/order-updates";
+import { orderUpdatesTopic, publishOrderUpdates } from "./live/order-updates";
 import { OrderIntake } from "./application/order-intake";
 
 /** The consumer group of the Orders context on `payment-processed`. */
@@ -33,6 +34,9 @@ export function createOrdersModule(ports: ModulePorts): Module {
     schema: ordersSchema,
     bus: ports.bus,
     logger,
+    // Final statuses are published by the payment-results consumer as soon as they commit; the
+    // relay publishes what that missed (after a crash, or when the bus refused).
+    writerPublishedTopics: [orderUpdatesTopic],
     onPublished: async (trx, rows) => {
       const changes = await markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows);
       return () => publishOrderUpdates(ports.bus, logger, changes);
@@ -60,7 +64,10 @@ export function createOrdersModule(ports: ModulePorts): Module {
         topic: paymentProcessedTopic,
         group: ordersGroup,
         schema: paymentProcessedEnvelope,
-        apply: (trx, results) => recordPaymentResults(trx as Kysely<OrdersDatabase>, results),
+        apply: async (trx, results) => {
+          const messages = await recordPaymentResults(trx as Kysely<OrdersDatabase>, results);
+          return () => publishCommitted({ db, bus: ports.bus, schema: ordersSchema, logger }, messages);
+        },
         observer: ports.metrics.consumerObserver(paymentProcessedTopic, ordersGroup),
       });
     },

@@ -1,10 +1,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
 import type { Subscription } from "../../shared/bus/bus";
-import { orderCreatedEnvelope, orderCreatedTopic } from "../../shared/contracts";
+import { orderCreatedEnvelope, orderCreatedTopic, paymentProcessedTopic } from "../../shared/contracts";
 import { migrate } from "../../shared/db";
 import { consumeOnce } from "../../shared/messaging/inbox";
 import { OutboxRelay } from "../../shared/messaging/outbox-relay";
+import { publishCommitted } from "../../shared/messaging/publish-committed";
 import type { Module, ModulePorts } from "../../shared/module";
 import { payOrders } from "./application/pay-orders";
 import { paymentsSchema } from "./db/accounts.repository";
@@ -22,7 +23,9 @@ export const paymentsGroup = "payments";
 export function createPaymentsModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
   const logger = ports.logger.child({ module: "payments" });
-  const relay = new OutboxRelay({ database: ports.db, db, schema: paymentsSchema, bus: ports.bus, logger });
+  // Results are published by the consumer as soon as their batch commits; the relay publishes
+  // what that missed (after a crash, or when the bus refused).
+  const relay = new OutboxRelay({ database: ports.db, db, schema: paymentsSchema, bus: ports.bus, logger, writerPublishedTopics: [paymentProcessedTopic] });
   ports.metrics.watchOutbox("payments", () => relay.state());
   let consumer: Subscription | undefined;
   const routes: OpenAPIHono = accountsRoutes(db, ports.auth);
@@ -40,7 +43,10 @@ export function createPaymentsModule(ports: ModulePorts): Module {
         topic: orderCreatedTopic,
         group: paymentsGroup,
         schema: orderCreatedEnvelope,
-        apply: async (trx, orders) => void (await payOrders(trx as Kysely<PaymentsDatabase>, orders)),
+        apply: async (trx, orders) => {
+          const { messages } = await payOrders(trx as Kysely<PaymentsDatabase>, orders);
+          return () => publishCommitted({ db, bus: ports.bus, schema: paymentsSchema, logger }, messages);
+        },
         observer: ports.metrics.consumerObserver(orderCreatedTopic, paymentsGroup),
       });
     },

@@ -52,9 +52,11 @@ export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> 
   maxBatchSize?: number;
   /**
    * Applies the messages seen for the first time, in order, inside the transaction that records
-   * them in the inbox; together they commit or not at all.
+   * them in the inbox; together they commit or not at all. It may return what to do once that
+   * transaction has committed (e.g. `publishCommitted`); that runs before the batch is
+   * acknowledged and must not throw.
    */
-  apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<void>;
+  apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<(() => Promise<void>) | void>;
   /** Told how many messages each committed batch consumed and how many were duplicates. */
   observer?: ConsumerObserver;
 }
@@ -67,16 +69,17 @@ export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: I
     group,
     async (batch) => {
       const envelopes = batch.map((message) => parseEnvelope(schema, message));
-      const duplicates = await db.transaction().execute(async (trx) => {
+      const { duplicates, afterCommit } = await db.transaction().execute(async (trx) => {
         const fresh = await recordFirstSeen(trx, options.inboxSchema, topic, envelopes.map((envelope) => envelope.id));
         const seen = new Set<string>();
         const toApply = envelopes.filter((envelope) => fresh.has(envelope.id) && !seen.has(envelope.id) && seen.add(envelope.id));
-        if (toApply.length > 0) await options.apply(trx, toApply);
-        return envelopes.length - toApply.length;
+        const afterCommit = toApply.length > 0 ? await options.apply(trx, toApply) : undefined;
+        return { duplicates: envelopes.length - toApply.length, afterCommit };
       }).catch((error: unknown) => {
         // The database being down is not the messages' fault: the bus retries them until it is back.
         throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
       });
+      await afterCommit?.();
       options.observer?.consumed(envelopes.length);
       if (duplicates > 0) options.observer?.duplicatesSkipped(duplicates);
     },

@@ -6,6 +6,7 @@ import type { Database } from "../db";
 import type { Logger } from "../logger";
 import type { OutboxState } from "../metrics";
 import type { MessagingTables, OutboxTable } from "./messaging.tables";
+import { arrayLiteral } from "../db/array-literal";
 import { outboxChannel } from "./outbox";
 
 export type OutboxRow = Selectable<OutboxTable>;
@@ -23,6 +24,13 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /** Published rows are deleted after this long. Default 1 hour. */
   retentionMs?: number;
+  /**
+   * Topics whose writers publish their rows themselves right after the commit (`publishCommitted`).
+   * The relay leaves such rows alone for `writerGraceMs` (default 2 s), then publishes whatever
+   * the writer missed (it crashed, or the bus refused). Default none.
+   */
+  writerPublishedTopics?: string[];
+  writerGraceMs?: number;
   /**
    * Runs in the transaction that marks rows published (e.g. orders → PaymentPending). It may
    * return what to do once that transaction has committed (e.g. push the changes to browsers);
@@ -42,6 +50,7 @@ export class OutboxRelay {
   readonly #wake = new Notifier();
   readonly #stop = new AbortController();
   readonly #options: Required<Omit<OutboxRelayOptions, "logger" | "onPublished">> & OutboxRelayOptions;
+  readonly #claim: ClaimOptions;
   #loop: Promise<void> = Promise.resolve();
   #unlisten: (() => Promise<void>) | undefined;
   #lastCleanup = 0;
@@ -49,7 +58,9 @@ export class OutboxRelay {
   #notified = false;
 
   constructor(options: OutboxRelayOptions) {
-    this.#options = { batchSize: 500, pollMs: 1_000, retentionMs: 3_600_000, ...options };
+    this.#options = { batchSize: 500, pollMs: 1_000, retentionMs: 3_600_000, writerPublishedTopics: [], writerGraceMs: 2_000, ...options };
+    const { schema, batchSize, writerPublishedTopics, writerGraceMs } = this.#options;
+    this.#claim = { schema, batchSize, writerPublishedTopics, writerGraceMs };
   }
 
   async start(): Promise<void> {
@@ -90,10 +101,10 @@ export class OutboxRelay {
 
   /** One round: returns how many rows it published, or "standby" when another instance is active. */
   async relayOnce(): Promise<number | "standby"> {
-    const { db, bus, schema, batchSize, onPublished } = this.#options;
+    const { db, bus, onPublished } = this.#options;
     const after: { commit?: () => Promise<void> } = {};
     const result = await db.transaction().execute(async (trx) => {
-      const { locked, rows } = await claim(trx, schema, batchSize);
+      const { locked, rows } = await claim(trx, this.#claim);
       if (!locked) return "standby" as const;
       if (rows.length === 0) return 0;
       for (const [topic, messages] of byTopic(rows)) await bus.publish(topic, messages);
@@ -125,21 +136,32 @@ export class OutboxRelay {
   }
 }
 
+interface ClaimOptions {
+  schema: string;
+  batchSize: number;
+  writerPublishedTopics: string[];
+  writerGraceMs: number;
+}
+
 /**
  * In one statement: takes the module's transaction-scoped advisory lock (one active relay per
  * module, released at commit) and, if it got it, marks the oldest unpublished rows published and
  * returns them in id order. Marking before publishing is safe: if publishing fails, the
- * transaction rolls back and the rows are unpublished again.
+ * transaction rolls back and the rows are unpublished again. Rows of writer-published topics are
+ * left to their writers during the grace period.
  */
-async function claim(trx: Transaction<any>, schema: string, batchSize: number): Promise<{ locked: boolean; rows: OutboxRow[] }> {
+async function claim(trx: Transaction<any>, options: ClaimOptions): Promise<{ locked: boolean; rows: OutboxRow[] }> {
+  const { schema, batchSize, writerPublishedTopics, writerGraceMs } = options;
   const outbox = sql.table(`${schema}.outbox`);
   const { rows } = await sql<{ locked: boolean } & ({ id: number } | { id: null }) & Omit<OutboxRow, "id">>`
     with lock as materialized (select pg_try_advisory_xact_lock(hashtext(${`gozon.outbox.${schema}`})) as locked),
     claimed as (
       update ${outbox} set published_at = now()
-      where id in (
+      where published_at is null and id in (
         select id from ${outbox}
         where published_at is null and (select locked from lock)
+          and (topic <> all(${arrayLiteral(writerPublishedTopics)}::text::text[])
+               or created_at < now() - ${writerGraceMs}::int * interval '1 millisecond')
         order by id limit ${batchSize}
       )
       returning *

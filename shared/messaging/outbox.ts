@@ -9,14 +9,37 @@ export interface OutboxMessage {
 /** The NOTIFY channel that wakes a module's relay. */
 export const outboxChannel = (schema: string) => `${schema}_outbox`;
 
+/** An outbox row as written: what the relay, or the writer itself, publishes. */
+export interface QueuedMessage {
+  id: number;
+  topic: string;
+  key: string;
+  value: string;
+}
+
+export interface EnqueueOptions {
+  /**
+   * Wake the relay at commit (default). Pass false for messages the writer publishes itself right
+   * after the commit (`publishCommitted`): the relay then only picks up what that missed.
+   */
+  notify?: boolean;
+}
+
 /**
  * Adds messages to the outbox inside the caller's transaction, so they exist if and only if the
- * state change commits, and wakes the relay: NOTIFY is delivered only on commit.
+ * state change commits, and wakes the relay: NOTIFY is delivered only on commit. Returns the rows
+ * written, in order.
  */
-export async function enqueue(trx: Kysely<any>, schema: string, messages: OutboxMessage[]): Promise<void> {
-  if (messages.length === 0) return;
+export async function enqueue(trx: Kysely<any>, schema: string, messages: OutboxMessage[], options: EnqueueOptions = {}): Promise<QueuedMessage[]> {
+  if (messages.length === 0) return [];
   // One round trip: the insert runs as a data-modifying CTE beside the NOTIFY.
-  await sql`with queued as (${outboxInsert(schema, messages)}) select ${outboxNotify(schema)}`.execute(trx);
+  const notify = options.notify ?? true;
+  const { rows } = notify
+    ? await sql<{ id: number }>`with queued as (${outboxInsert(schema, messages)}) select queued.id from queued cross join (select ${outboxNotify(schema)}) as notified`.execute(trx)
+    : await sql<{ id: number }>`with queued as (${outboxInsert(schema, messages)}) select queued.id from queued`.execute(trx);
+  // Identities are handed out in insertion order, which is the messages' order.
+  const ids = rows.map((row) => row.id).sort((a, b) => a - b);
+  return messages.map(({ topic, envelope }, index) => ({ id: ids[index]!, topic, key: envelope.key, value: JSON.stringify(envelope) }));
 }
 
 /**

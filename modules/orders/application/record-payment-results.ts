@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import { orderCreatedTopic, type PaymentProcessed } from "../../../shared/contracts";
-import { enqueue } from "../../../shared/messaging/outbox";
+import { enqueue, type QueuedMessage } from "../../../shared/messaging/outbox";
 import type { OutboxRow } from "../../../shared/messaging/outbox-relay";
 import { advanceStatuses, ordersSchema, type OrderRow } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
@@ -11,9 +11,10 @@ import { toOrderView, type OrderView } from "./order-view";
  * Applies payment results inside the inbox's transaction, in one statement: each order moves to
  * PaymentCompleted or PaymentFailed (with the reason) if it has not reached a terminal status
  * yet. The new statuses go to the outbox in the same transaction, so browsers hear of them even
- * after a crash.
+ * after a crash. Returns those outbox rows, for the caller to publish once the transaction has
+ * committed (the relay publishes them if it does not).
  */
-export async function recordPaymentResults(trx: Kysely<OrdersDatabase>, results: PaymentProcessed[]): Promise<void> {
+export async function recordPaymentResults(trx: Kysely<OrdersDatabase>, results: PaymentProcessed[]): Promise<QueuedMessage[]> {
   const moved = await advanceStatuses(
     trx,
     results.map(({ payload }) => ({
@@ -22,7 +23,7 @@ export async function recordPaymentResults(trx: Kysely<OrdersDatabase>, results:
       failureReason: payload.reason ?? null,
     })),
   );
-  await enqueue(trx, ordersSchema, orderUpdates(moved));
+  return enqueue(trx, ordersSchema, orderUpdates(moved), { notify: false });
 }
 
 /**

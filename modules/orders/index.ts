@@ -5,7 +5,7 @@ import { paymentProcessedEnvelope, paymentProcessedTopic } from "../../shared/co
 import { migrate } from "../../shared/db";
 import { consumeOnce } from "../../shared/messaging/inbox";
 import { OutboxRelay } from "../../shared/messaging/outbox-relay";
-import { publishCommitted } from "../../shared/messaging/publish-committed";
+import { CommittedPublisher } from "../../shared/messaging/publish-committed";
 import type { Module, ModulePorts } from "../../shared/module";
 import { markPaymentPending, recordPaymentResults } from "./application/record-payment-results";
 import { ordersSchema } from "./db/orders.repository";
@@ -28,6 +28,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
   const logger = ports.logger.child({ module: "orders" });
   const hub = new OrderUpdatesHub(ports.bus, logger);
+  const publisher = new CommittedPublisher({ db, bus: ports.bus, schema: ordersSchema, logger });
   const relay = new OutboxRelay({
     database: ports.db,
     db,
@@ -66,7 +67,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
         schema: paymentProcessedEnvelope,
         apply: async (trx, results) => {
           const messages = await recordPaymentResults(trx as Kysely<OrdersDatabase>, results);
-          return () => publishCommitted({ db, bus: ports.bus, schema: ordersSchema, logger }, messages);
+          return () => publisher.publish(messages);
         },
         observer: ports.metrics.consumerObserver(paymentProcessedTopic, ordersGroup),
       });
@@ -74,6 +75,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
     async stop() {
       await intake.drain();
       await consumer?.close();
+      await publisher.flush();
       await relay.stop();
       await hub.stop();
     },

@@ -5,7 +5,7 @@ import { orderCreatedEnvelope, orderCreatedTopic, paymentProcessedTopic } from "
 import { migrate } from "../../shared/db";
 import { consumeOnce } from "../../shared/messaging/inbox";
 import { OutboxRelay } from "../../shared/messaging/outbox-relay";
-import { publishCommitted } from "../../shared/messaging/publish-committed";
+import { CommittedPublisher } from "../../shared/messaging/publish-committed";
 import type { Module, ModulePorts } from "../../shared/module";
 import { payOrders } from "./application/pay-orders";
 import { paymentsSchema } from "./db/accounts.repository";
@@ -25,6 +25,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
   const logger = ports.logger.child({ module: "payments" });
   // Results are published by the consumer as soon as their batch commits; the relay publishes
   // what that missed (after a crash, or when the bus refused).
+  const publisher = new CommittedPublisher({ db, bus: ports.bus, schema: paymentsSchema, logger });
   const relay = new OutboxRelay({ database: ports.db, db, schema: paymentsSchema, bus: ports.bus, logger, writerPublishedTopics: [paymentProcessedTopic] });
   ports.metrics.watchOutbox("payments", () => relay.state());
   let consumer: Subscription | undefined;
@@ -45,13 +46,14 @@ export function createPaymentsModule(ports: ModulePorts): Module {
         schema: orderCreatedEnvelope,
         apply: async (trx, orders) => {
           const { messages } = await payOrders(trx as Kysely<PaymentsDatabase>, orders);
-          return () => publishCommitted({ db, bus: ports.bus, schema: paymentsSchema, logger }, messages);
+          return () => publisher.publish(messages);
         },
         observer: ports.metrics.consumerObserver(orderCreatedTopic, paymentsGroup),
       });
     },
     async stop() {
       await consumer?.close();
+      await publisher.flush();
       await relay.stop();
     },
   };

@@ -4,43 +4,83 @@ import { arrayLiteral } from "../db/array-literal";
 import type { Logger } from "../logger";
 import type { QueuedMessage } from "./outbox";
 
-export interface PublishCommittedOptions {
+export interface CommittedPublisherOptions {
   db: Kysely<any>;
   bus: Bus;
   schema: string;
   logger?: Logger;
+  /** Published rows are marked in one UPDATE at most this often. Default 50 ms. */
+  markEveryMs?: number;
 }
 
 /**
- * Publishes outbox rows whose transaction has just committed, then marks them published, so they
- * need not wait for a relay round. Best effort, never throws: whatever this misses (the bus
- * refused, the process died before the mark) stays unpublished and the relay publishes it after
- * its grace period (`OutboxRelayOptions.writerPublishedTopics`). A message can so be published
- * twice; consumers de-duplicate on the message id.
+ * Publishes outbox rows whose transaction has just committed, so they need not wait for a relay
+ * round, and marks them published a little later, many batches in one UPDATE. Best effort, never
+ * throws: whatever this misses (the bus refused, the process died before the mark) stays
+ * unpublished and the relay publishes it after its grace period
+ * (`OutboxRelayOptions.writerPublishedTopics`), which must be much longer than `markEveryMs`. A
+ * message can so be published twice; consumers de-duplicate on the message id.
  *
  * Only for messages whose order relative to other messages of the same key does not matter
  * (each concerns its own order), since two writers may publish in either order.
  */
-export async function publishCommitted(options: PublishCommittedOptions, messages: QueuedMessage[]): Promise<void> {
-  if (messages.length === 0) return;
-  const { db, bus, schema, logger } = options;
-  try {
+export class CommittedPublisher {
+  readonly #options: CommittedPublisherOptions & { markEveryMs: number };
+  #published: number[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #marking: Promise<void> = Promise.resolve();
+
+  constructor(options: CommittedPublisherOptions) {
+    this.#options = { markEveryMs: 50, ...options };
+  }
+
+  /** Publishes the rows now (in order, per topic); resolves once the bus has them or has refused. */
+  async publish(messages: QueuedMessage[]): Promise<void> {
+    if (messages.length === 0) return;
     const topics = new Map<string, OutgoingMessage[]>();
     for (const { topic, key, value } of messages) {
       const batch = topics.get(topic) ?? [];
       batch.push({ key, value });
       topics.set(topic, batch);
     }
-    for (const [topic, batch] of topics) await bus.publish(topic, batch);
+    try {
+      for (const [topic, batch] of topics) await this.#options.bus.publish(topic, batch);
+    } catch (error) {
+      this.#options.logger?.warn("outbox rows not published at commit; the relay will", { schema: this.#options.schema, count: messages.length, error: String(error) });
+      return;
+    }
+    for (const message of messages) this.#published.push(message.id);
+    this.#timer ??= setTimeout(() => void this.#mark(), this.#options.markEveryMs);
+  }
+
+  /** Marks what was published so far; for shutdown. */
+  async flush(): Promise<void> {
+    await this.#mark();
+  }
+
+  #mark(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const ids = this.#published;
+    this.#published = [];
+    if (ids.length === 0) return this.#marking;
+    const { db, schema, logger } = this.#options;
+    const outbox = sql.table(`${schema}.outbox`);
     // SKIP LOCKED: a row the relay is publishing right now is the relay's to mark; never wait on it.
-    await sql`
-      update ${sql.table(`${schema}.outbox`)} set published_at = now()
-      where id in (
-        select id from ${sql.table(`${schema}.outbox`)}
-        where id = any(${arrayLiteral(messages.map((message) => message.id))}::text::bigint[]) and published_at is null
-        for update skip locked
-      )`.execute(db);
-  } catch (error) {
-    logger?.warn("outbox rows not published at commit; the relay will", { schema, count: messages.length, error: String(error) });
+    this.#marking = this.#marking.then(() =>
+      sql`
+        update ${outbox} set published_at = now()
+        where id in (
+          select id from ${outbox}
+          where id = any(${arrayLiteral(ids)}::text::bigint[]) and published_at is null
+          for update skip locked
+        )`
+        .execute(db)
+        .then(
+          () => undefined,
+          (error: unknown) => logger?.warn("published outbox rows not marked; the relay will publish them again", { schema, count: ids.length, error: String(error) }),
+        ),
+    );
+    return this.#marking;
   }
 }

@@ -18,6 +18,7 @@ import { deleteRedisKeys } from "./bench/redis-keys";
 import { describeShape, formatSummary, jsonLine } from "./bench/report";
 import { summarizeRun, type RunSummary } from "./bench/stats";
 import { startSystem, tail, type RunningSystem } from "./bench/system";
+import { warmUp } from "./bench/warmup";
 
 let options: BenchOptions;
 try {
@@ -45,10 +46,12 @@ const redisPrefix = `gozon-bench-${randomUUID().slice(0, 8)}:`;
 
 let system: RunningSystem | undefined;
 let watchers: Watchers | undefined;
+let warmupWatchers: Watchers | undefined;
 let cleaning: Promise<string[]> | undefined;
 /** Closes the sockets, stops the processes, deletes the Redis keys; returns lines worth reporting. Runs once. */
 const cleanup = () =>
   (cleaning ??= (async () => {
+    warmupWatchers?.close();
     watchers?.close();
     const notes = (await system?.stop()) ?? [];
     if (options.bus === "redis") {
@@ -74,6 +77,7 @@ let failure: unknown;
 try {
   system = await startSystem(options, workDir, options.bus === "redis" ? { REDIS_PREFIX: redisPrefix } : {});
   progress(`system ready (orders ${system.ordersUrl}, payments ${system.paymentsUrl})`);
+  if (options.warmupSeconds > 0) await warmUp(system, options, progress, (opened) => (warmupWatchers = opened));
   output = await run(system);
 } catch (error) {
   failure = error;
@@ -107,7 +111,7 @@ async function run(running: RunningSystem): Promise<{ lines: string[]; summary: 
   const counters = { sent: 0, answered: 0 };
   const ticker = setInterval(() => progress(`sent ${counters.sent}, answered ${counters.answered}, terminal ${tracker.terminalCount}`), 5_000);
   try {
-    const load = await sendOrders(running.ordersUrl, userIds, options.orders, options.load, tracker, counters);
+    const load = await sendOrders(running.ordersUrl, userIds, { count: options.orders, label: "bench order" }, options.load, tracker, counters);
     progress(`all ${counters.sent} sent and answered; waiting for terminal statuses`);
     await waitForTerminals(load.records, tracker, options.timeoutSeconds * 1000);
     tracker.complete(load.records);

@@ -21,6 +21,8 @@ export interface BenchOptions {
   port: number | undefined;
   /** How long after the last send the bench waits for terminal statuses before counting the rest as stuck. */
   timeoutSeconds: number;
+  /** Seconds of warm-up load on separate accounts before the measured run; 0: none. */
+  warmupSeconds: number;
   /** PostgreSQL URL for `--db postgres`, from DATABASE_URL. */
   databaseUrl: string | undefined;
 }
@@ -49,9 +51,14 @@ terminal status on the WebSocket, then prints a summary and one JSON line.
                              its orders, so about 10% fail for insufficient funds
   --port P                   HTTP port (split: payments on P + 1); default: free ports
   --timeout S                wait for terminal statuses up to S s after the last send (default 30)
+  --warmup S                 warm the system up for S s first (default 0: none): the same load
+                             (open loop: R × S orders at R/s; closed loop: C in flight for S s) on
+                             min(U, 10) separate accounts funded for every order, waiting up to
+                             --timeout for their terminal statuses; warm-up orders are excluded
+                             from every figure, check and count; any warm-up error fails the run
   --help                     this text`;
 
-const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout"] as const;
+const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout", "warmup"] as const;
 type Flag = (typeof flags)[number];
 
 /** Parses argv (without the runtime and script); returns undefined when help was asked for. */
@@ -91,7 +98,8 @@ export function parseArguments(argv: string[], env: Record<string, string | unde
   const users = integer(given, "users", 50, 1);
   const port = given.has("port") ? integer(given, "port", 0, 1, mode === "split" ? 65_534 : 65_535) : undefined;
   const timeoutSeconds = number(given, "timeout", 0, 30);
-  return { mode, bus, db, orders, load, users, port, timeoutSeconds, databaseUrl };
+  const warmupSeconds = seconds(given, "warmup", 0);
+  return { mode, bus, db, orders, load, users, port, timeoutSeconds, warmupSeconds, databaseUrl };
 }
 
 function oneOf<const T extends readonly string[]>(given: Map<Flag, string>, name: Flag, values: T, fallback: T[number]): T[number] {
@@ -114,5 +122,14 @@ function number(given: Map<Flag, string>, name: Flag, exclusiveMin: number, fall
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isFinite(value) || value <= exclusiveMin) throw new ArgumentError(`--${name} ${JSON.stringify(text)}: expected a number > ${exclusiveMin}`);
+  return value;
+}
+
+/** A number ≥ 0 written in decimals ("2", "0.5"); not "-1", "abc", "1e3" or "Infinity". */
+function seconds(given: Map<Flag, string>, name: Flag, fallback: number): number {
+  const text = given.get(name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value)) throw new ArgumentError(`--${name} ${JSON.stringify(text)}: expected a number of seconds ≥ 0`);
   return value;
 }

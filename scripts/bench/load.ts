@@ -37,24 +37,38 @@ export interface Progress {
   answered: number;
 }
 
-/** Sends `count` orders with the given load and returns one record per order (in send order). */
-export async function sendOrders(ordersUrl: string, userIds: string[], count: number, load: Load, tracker: TerminalTracker, progress: Progress): Promise<LoadResult> {
+/** Which orders a call of `sendOrders` sends. */
+export interface Batch {
+  count: number;
+  /** Closed loop: no order leaves after this time (performance.now()), even if fewer than `count` left. */
+  stopAt?: number;
+  /** Order descriptions read `${label} ${index}`. */
+  label: string;
+}
+
+/** Sends the batch's orders with the given load and returns one record per order sent (in send order). */
+export async function sendOrders(ordersUrl: string, userIds: string[], batch: Batch, load: Load, tracker: TerminalTracker, progress: Progress): Promise<LoadResult> {
   const send = async (index: number) => {
     progress.sent++;
-    const order = { userId: userIds[index % userIds.length]!, amount: orderAmount, description: `bench order ${index}` };
+    const order = { userId: userIds[index % userIds.length]!, amount: orderAmount, description: `${batch.label} ${index}` };
     const record = await placeOrder(ordersUrl, order, tracker);
     progress.answered++;
     return record;
   };
-  return load.kind === "closed" ? closedLoop(count, load.concurrency, send) : openLoop(count, load.rate, send);
+  return load.kind === "closed"
+    ? closedLoop(batch.count, load.concurrency, batch.stopAt ?? Number.POSITIVE_INFINITY, send)
+    : openLoop(batch.count, load.rate, send);
 }
 
-/** C workers, each sending its next order as soon as the previous one is answered. */
-async function closedLoop(count: number, concurrency: number, send: (index: number) => Promise<OrderRecord>): Promise<LoadResult> {
-  const records: OrderRecord[] = new Array(count);
+/** C workers, each sending its next order as soon as the previous one is answered, until `count` are sent or `stopAt` passes. */
+async function closedLoop(count: number, concurrency: number, stopAt: number, send: (index: number) => Promise<OrderRecord>): Promise<LoadResult> {
+  const records: OrderRecord[] = [];
   let next = 0;
   const worker = async () => {
-    for (let index = next++; index < count; index = next++) records[index] = await send(index);
+    while (next < count && performance.now() < stopAt) {
+      const index = next++;
+      records[index] = await send(index);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return { records, maxSendLagMs: 0 };

@@ -1,12 +1,19 @@
 /** The bench's output: a few lines for people, then one JSON line for machines. */
 import type { BenchOptions } from "./args";
 import type { Distribution, RunSummary } from "./stats";
+import { warmupOrderCount } from "./warmup";
 
 const round = (value: number, digits = 1) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : null);
 
 export function describeShape(options: BenchOptions): string {
   const load = options.load.kind === "closed" ? `closed loop, concurrency ${options.load.concurrency}` : `open loop, ${options.load.rate} orders/s offered`;
-  return `mode=${options.mode} bus=${options.bus} db=${options.db}; ${options.orders} orders from ${options.users} users; ${load}`;
+  return `mode=${options.mode} bus=${options.bus} db=${options.db}; ${options.orders} orders from ${options.users} users; ${load}${describeWarmup(options)}`;
+}
+
+function describeWarmup({ warmupSeconds, load }: BenchOptions): string {
+  if (warmupSeconds === 0) return "";
+  const orders = load.kind === "open" ? `${warmupOrderCount(load.rate, warmupSeconds)} orders` : "the same load";
+  return `; after a ${warmupSeconds} s warm-up (${orders} on separate accounts, not counted)`;
 }
 
 export interface RunExtras {
@@ -61,5 +68,6 @@ export function jsonLine(options: BenchOptions, summary: RunSummary): string {
     bus: options.bus,
     db: options.db,
     ...(options.load.kind === "closed" ? { concurrency: options.load.concurrency } : { rate: options.load.rate }),
+    warmupSeconds: options.warmupSeconds,
   });
 }

@@ -31,7 +31,7 @@ export class OrderIntake {
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   #inFlight = 0;
-  #drained: (() => void) | undefined;
+  readonly #drainWaiters: (() => void)[] = [];
 
   constructor(private readonly db: Kysely<OrdersDatabase>, options: OrderIntakeOptions = {}) {
     this.#maxBatch = options.maxBatch ?? 200;
@@ -49,7 +49,7 @@ export class OrderIntake {
   /** Resolves once every order handed in so far has been written (or has failed). */
   async drain(): Promise<void> {
     if (this.#inFlight === 0 && this.#waiting.length === 0) return;
-    await new Promise<void>((resolve) => (this.#drained = resolve));
+    await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }
 
   #pump(): void {
@@ -59,7 +59,7 @@ export class OrderIntake {
       void this.#write(batch).finally(() => {
         this.#inFlight--;
         this.#pump();
-        if (this.#inFlight === 0 && this.#waiting.length === 0) this.#drained?.();
+        if (this.#inFlight === 0 && this.#waiting.length === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
       });
     }
   }

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import { migrate } from "../../../shared/db";
+import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
+import { ordersSchema } from "../db/orders.repository";
+import type { OrdersDatabase } from "../db/orders.tables";
+import { ordersMigrations } from "../db/migrations/001-create-orders";
+import { OrderIntake } from "./order-intake";
+
+// Group commit of new orders, on both backends.
+for (const backend of testBackends) {
+  describe(`OrderIntake on ${backend}`, () => {
+    let testDatabase: TestDatabase<OrdersDatabase>;
+    /** Statements sent through `db()`, counted by a kysely plugin. */
+    let statements = 0;
+    const db = () =>
+      testDatabase.database.kysely.withSchema(ordersSchema).withPlugin({
+        transformQuery: ({ node }) => (statements++, node),
+        transformResult: async ({ result }) => result,
+      }) as Kysely<OrdersDatabase>;
+    const count = async (query: ReturnType<typeof sql<{ count: number }>>) => (await query.execute(testDatabase.database.kysely)).rows[0]!.count;
+
+    beforeAll(async () => {
+      testDatabase = await openTestDatabase<OrdersDatabase>(backend);
+      await migrate(testDatabase.database.kysely, { schema: ordersSchema, migrations: ordersMigrations });
+    }, 30_000);
+    afterAll(() => testDatabase?.cleanup());
+
+    test("orders placed at once share statements, and each caller gets its own committed order", async () => {
+      const intake = new OrderIntake(db());
+      const userId = randomUUID();
+      const inputs = Array.from({ length: 100 }, (_, index) => ({ userId, amount: 100 + index, description: `order ${index}` }));
+      statements = 0;
+      const rows = await Promise.all(inputs.map((input) => intake.place(input)));
+      expect(rows.map((row) => [row.user_id, row.amount, row.description, row.status])).toEqual(
+        inputs.map((input) => [input.userId, input.amount, input.description, "Created"]),
+      );
+      expect(new Set(rows.map((row) => row.id)).size).toBe(100);
+      // At most 2 statements in flight: the rest wait and go together.
+      expect(statements).toBeLessThanOrEqual(10);
+      expect(await count(sql`select count(*)::int as count from orders.orders where user_id = ${userId}`)).toBe(100);
+      const messages = await count(
+        sql`select count(*)::int as count from orders.outbox where topic = 'order-created' and value::json->'payload'->>'userId' = ${userId}`,
+      );
+      expect(messages).toBe(100);
+    });
+
+    test("an order the database refuses fails alone: the others in its statement are still placed", async () => {
+      const intake = new OrderIntake(db());
+      const userId = randomUUID();
+      // amount 0 breaks the orders table's CHECK (the API never lets it through; the intake must still isolate it).
+      const inputs = [1, 2, 0, 4, 5].map((amount) => ({ userId, amount, description: `amount ${amount}` }));
+      const settled = await Promise.allSettled(inputs.map((input) => intake.place(input)));
+      expect(settled.map((result) => result.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+      expect(await count(sql`select count(*)::int as count from orders.orders where user_id = ${userId}`)).toBe(4);
+      expect(await count(sql`select count(*)::int as count from orders.outbox where value::json->'payload'->>'userId' = ${userId}`)).toBe(4);
+    });
+
+    test("drain waits for every order handed in, for each caller", async () => {
+      const intake = new OrderIntake(db());
+      const userId = randomUUID();
+      const placing = Array.from({ length: 20 }, (_, index) => intake.place({ userId, amount: 10 + index, description: "drained" }));
+      await Promise.all([intake.drain(), intake.drain()]);
+      expect(await count(sql`select count(*)::int as count from orders.orders where user_id = ${userId}`)).toBe(20);
+      await Promise.all(placing);
+    });
+  });
+}

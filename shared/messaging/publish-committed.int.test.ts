@@ -14,7 +14,7 @@ import { CommittedPublisher } from "./publish-committed";
 const schema = "messaging_test";
 const relayedTopic = "relayed";
 const atCommitTopic = "at-commit";
-const graceMs = 1_000;
+const graceMs = 2_000;
 
 /** A bus whose publish refuses `topic` while `state.refusing` is true. */
 function refusing(bus: Bus, topic: string, state: { refusing: boolean }): Bus {

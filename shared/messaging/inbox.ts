@@ -53,7 +53,7 @@ export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> 
   /**
    * Applies the messages seen for the first time, in order, inside the transaction that records
    * them in the inbox; together they commit or not at all. It may return what to do once that
-   * transaction has committed (e.g. `publishCommitted`); that runs before the batch is
+   * transaction has committed (e.g. `CommittedPublisher.publish`); that runs before the batch is
    * acknowledged and must not throw.
    */
   apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<(() => Promise<void>) | void>;

@@ -25,7 +25,7 @@ export interface OutboxRelayOptions {
   /** Published rows are deleted after this long. Default 1 hour. */
   retentionMs?: number;
   /**
-   * Topics whose writers publish their rows themselves right after the commit (`publishCommitted`).
+   * Topics whose writers publish their rows themselves right after the commit (`CommittedPublisher`).
    * The relay leaves such rows alone for `writerGraceMs` (default 2 s), then publishes whatever
    * the writer missed (it crashed, or the bus refused). Default none.
    */
@@ -44,7 +44,8 @@ export interface OutboxRelayOptions {
  * advisory lock, claims the oldest unpublished rows in id order, publishes them and marks them
  * published. Only the instance holding the lock publishes, so per-key order holds with several
  * instances running; the others stay on standby. A crash after publishing and before the commit
- * publishes the rows again: consumers de-duplicate on the message id.
+ * publishes the rows again: consumers de-duplicate on the message id. Rows of
+ * `writerPublishedTopics` are their writers' to publish first; the relay is their fallback.
  */
 export class OutboxRelay {
   readonly #wake = new Notifier();

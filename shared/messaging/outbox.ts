@@ -20,7 +20,7 @@ export interface QueuedMessage {
 export interface EnqueueOptions {
   /**
    * Wake the relay at commit (default). Pass false for messages the writer publishes itself right
-   * after the commit (`publishCommitted`): the relay then only picks up what that missed.
+   * after the commit (`CommittedPublisher`): the relay then only picks up what that missed.
    */
   notify?: boolean;
 }

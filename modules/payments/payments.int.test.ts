@@ -12,6 +12,7 @@ import { createApp } from "../../shared/http/create-app";
 import { createLogger } from "../../shared/logger";
 import { Metrics } from "../../shared/metrics";
 import type { Module } from "../../shared/module";
+import { refusingPublish } from "../../shared/testing/refusing-bus";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { deleteRedisKeys } from "../../shared/testing/redis";
@@ -23,22 +24,6 @@ import { createPaymentsModule } from "./index";
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const retryPolicy = { maxAttempts: 3, baseBackoffMs: 10, maxBackoffMs: 50 };
 const logger = createLogger({ level: "error" });
-
-/** A bus that refuses to publish payment results: the process "dies" between commit and publish. */
-function withoutResultPublishing(bus: Bus): Bus {
-  return new Proxy(bus, {
-    get(target, property, receiver) {
-      if (property === "publish") {
-        return async (topic: string, messages: never[]) => {
-          if (topic === paymentProcessedTopic) throw new Error("publish refused by the test");
-          return target.publish(topic, messages);
-        };
-      }
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
 
 for (const busKind of ["memory", "redis"] as const) {
   describe(`payments over the ${busKind} bus, on PostgreSQL`, () => {
@@ -226,7 +211,7 @@ for (const busKind of ["memory", "redis"] as const) {
     test("a crash between the debit's commit and the publish loses nothing: the relay publishes on restart", async () => {
       const userId = await accountWith(50);
       await module.stop();
-      const crashed = createPaymentsModule({ db: database, bus: withoutResultPublishing(bus), logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
+      const crashed = createPaymentsModule({ db: database, bus: refusingPublish(bus, paymentProcessedTopic), logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
       await crashed.start();
       const created = order(userId, 2_000);
       await publishOrders([created]);

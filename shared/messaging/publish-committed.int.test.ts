@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql, type Kysely } from "kysely";
-import type { Bus } from "../bus/bus";
 import { MemoryBus } from "../bus/memory/memory-bus";
 import { newEnvelope } from "../contracts/envelope";
 import { migrate } from "../db";
 import { eventually } from "../testing/eventually";
+import { refusingPublish } from "../testing/refusing-bus";
 import { openTestDatabase, testBackends, type TestDatabase } from "../testing/postgres";
 import { createMessagingTables } from "./messaging.tables";
 import { enqueue, type OutboxMessage } from "./outbox";
@@ -15,22 +15,6 @@ const schema = "messaging_test";
 const relayedTopic = "relayed";
 const atCommitTopic = "at-commit";
 const graceMs = 2_000;
-
-/** A bus whose publish refuses `topic` while `state.refusing` is true. */
-function refusing(bus: Bus, topic: string, state: { refusing: boolean }): Bus {
-  return new Proxy(bus, {
-    get(target, property, receiver) {
-      if (property === "publish") {
-        return async (to: string, messages: never[]) => {
-          if (to === topic && state.refusing) throw new Error("publish refused by the test");
-          return target.publish(to, messages);
-        };
-      }
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
 
 // Messages published by their writer right after the commit, with the relay as the fallback.
 for (const backend of testBackends) {
@@ -78,7 +62,7 @@ for (const backend of testBackends) {
 
     test("what the writer could not publish, the relay publishes once the grace period has passed", async () => {
       const state = { refusing: true };
-      const publisher = new CommittedPublisher({ db: db(), bus: refusing(bus, atCommitTopic, state), schema, markEveryMs: 20 });
+      const publisher = new CommittedPublisher({ db: db(), bus: refusingPublish(bus, atCommitTopic, () => state.refusing), schema, markEveryMs: 20 });
       const batch = [message(atCommitTopic, "refused-1"), message(atCommitTopic, "refused-2")];
       const enqueuedAt = Date.now();
       await publisher.publish(await inTransaction(batch, false));

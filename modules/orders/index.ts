@@ -1,11 +1,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
-import type { Subscription } from "../../shared/bus/bus";
 import { paymentProcessedEnvelope, paymentProcessedTopic } from "../../shared/contracts";
 import { migrate } from "../../shared/db";
-import { consumeOnce } from "../../shared/messaging/inbox";
-import { OutboxRelay } from "../../shared/messaging/outbox-relay";
-import { CommittedPublisher } from "../../shared/messaging/publish-committed";
+import { MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
 import { markPaymentPending, recordPaymentResults } from "./application/record-payment-results";
 import { ordersSchema } from "./db/orders.repository";
@@ -28,24 +25,26 @@ export function createOrdersModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
   const logger = ports.logger.child({ module: "orders" });
   const hub = new OrderUpdatesHub(ports.bus, logger);
-  const publisher = new CommittedPublisher({ db, bus: ports.bus, schema: ordersSchema, logger });
-  const relay = new OutboxRelay({
-    database: ports.db,
-    db,
+  const messaging = new MessagingEndpoint({
+    ports: { ...ports, logger },
+    module: "orders",
     schema: ordersSchema,
-    bus: ports.bus,
-    logger,
+    db,
     // Final statuses are published by the payment-results consumer as soon as they commit; the
-    // relay publishes what that missed (after a crash, or when the bus refused).
-    writerPublishedTopics: [orderUpdatesTopic],
+    // relay publishes order-created (marking orders PaymentPending) and whatever that missed.
+    publishedAtCommit: [orderUpdatesTopic],
     onPublished: async (trx, rows) => {
       const changes = await markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows);
       return () => publishOrderUpdates(ports.bus, logger, changes);
     },
+    consume: {
+      topic: paymentProcessedTopic,
+      group: ordersGroup,
+      envelope: paymentProcessedEnvelope,
+      apply: (trx, results) => recordPaymentResults(trx as Kysely<OrdersDatabase>, results),
+    },
   });
   const intake = new OrderIntake(db);
-  let consumer: Subscription | undefined;
-  ports.metrics.watchOutbox("orders", () => relay.state());
   ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();
   routes.route("/", ordersRoutes(db, intake, ports.auth));
@@ -57,26 +56,11 @@ export function createOrdersModule(ports: ModulePorts): Module {
     async start() {
       await migrate(ports.db.kysely, { schema: ordersSchema, migrations: ordersMigrations });
       await hub.start();
-      await relay.start();
-      consumer = await consumeOnce({
-        bus: ports.bus,
-        db,
-        inboxSchema: ordersSchema,
-        topic: paymentProcessedTopic,
-        group: ordersGroup,
-        schema: paymentProcessedEnvelope,
-        apply: async (trx, results) => {
-          const messages = await recordPaymentResults(trx as Kysely<OrdersDatabase>, results);
-          return () => publisher.publish(messages);
-        },
-        observer: ports.metrics.consumerObserver(paymentProcessedTopic, ordersGroup),
-      });
+      await messaging.start();
     },
     async stop() {
       await intake.drain();
-      await consumer?.close();
-      await publisher.flush();
-      await relay.stop();
+      await messaging.stop();
       await hub.stop();
     },
   };

@@ -1,0 +1,86 @@
+import type { Kysely, Transaction } from "kysely";
+import type { z } from "zod";
+import type { Subscription } from "../bus/bus";
+import type { ModulePorts } from "../module";
+import { consumeOnce } from "./inbox";
+import type { QueuedMessage } from "./outbox";
+import { OutboxRelay, type OutboxRow } from "./outbox-relay";
+import { CommittedPublisher } from "./publish-committed";
+
+export interface MessagingEndpointOptions<Schema extends z.ZodType<{ id: string }>> {
+  ports: Pick<ModulePorts, "db" | "bus" | "logger" | "metrics">;
+  /** The module's name (metrics) and PostgreSQL schema (its outbox and inbox). */
+  module: string;
+  schema: string;
+  /** The module's kysely with its schema applied. */
+  db: Kysely<any>;
+  /** Topics the consumer's batches write and publish themselves at commit; the relay backs them up. */
+  publishedAtCommit: string[];
+  /** The relay's hook in the transaction that publishes a batch (see OutboxRelayOptions.onPublished). */
+  onPublished?(trx: Transaction<any>, rows: OutboxRow[]): Promise<(() => Promise<void>) | void>;
+  /** The module's one consumer: what it reads, and its effect. */
+  consume: {
+    topic: string;
+    group: string;
+    envelope: Schema;
+    /**
+     * Applies the new messages inside the inbox's transaction and returns the outbox rows it wrote
+     * on `publishedAtCommit` topics: they are published as soon as that transaction commits.
+     */
+    apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<QueuedMessage[]>;
+  };
+}
+
+/**
+ * A module's messaging, wired once: its outbox relay, its inbox consumer, the publisher of what the
+ * consumer's batches write, and their metrics. Stopping goes in the order that loses nothing:
+ * the consumer finishes its batch, the publisher marks what it published, then the relay stops.
+ */
+export class MessagingEndpoint<Schema extends z.ZodType<{ id: string }>> {
+  readonly #options: MessagingEndpointOptions<Schema>;
+  readonly #publisher: CommittedPublisher;
+  readonly #relay: OutboxRelay;
+  #consumer: Subscription | undefined;
+
+  constructor(options: MessagingEndpointOptions<Schema>) {
+    this.#options = options;
+    const { ports, schema, db } = options;
+    const logger = ports.logger;
+    this.#publisher = new CommittedPublisher({ db, bus: ports.bus, schema, logger });
+    this.#relay = new OutboxRelay({
+      database: ports.db,
+      db,
+      schema,
+      bus: ports.bus,
+      logger,
+      writerPublishedTopics: options.publishedAtCommit,
+      ...(options.onPublished ? { onPublished: options.onPublished } : {}),
+    });
+    ports.metrics.watchOutbox(options.module, () => this.#relay.state());
+  }
+
+  /** Starts the relay, then the consumer. */
+  async start(): Promise<void> {
+    const { ports, schema, db, consume } = this.#options;
+    await this.#relay.start();
+    this.#consumer = await consumeOnce({
+      bus: ports.bus,
+      db,
+      inboxSchema: schema,
+      topic: consume.topic,
+      group: consume.group,
+      schema: consume.envelope,
+      apply: async (trx, messages) => {
+        const written = await consume.apply(trx, messages);
+        return () => this.#publisher.publish(written);
+      },
+      observer: ports.metrics.consumerObserver(consume.topic, consume.group),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer?.close();
+    await this.#publisher.flush();
+    await this.#relay.stop();
+  }
+}

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { amountSchema } from "../../../shared/money";
+import { orderStatuses } from "../domain/order-status";
 
 export const uuidSchema = z
   .uuid()
@@ -27,7 +28,7 @@ export const orderSchema = z
     userId: z.uuid(),
     amount: z.number(),
     description: z.string(),
-    status: z.enum(["Created", "PaymentPending", "PaymentCompleted", "PaymentFailed"]),
+    status: z.enum(orderStatuses),
     failureReason: z.string().optional(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),

@@ -1,10 +1,10 @@
-import { z } from "zod";
 import type { Bus } from "../../../shared/bus/bus";
 import { envelopeSchema, newEnvelope } from "../../../shared/contracts/envelope";
 import type { Logger } from "../../../shared/logger";
 import type { OutboxMessage } from "../../../shared/messaging/outbox";
 import type { OrderRow } from "../db/orders.repository";
 import { toOrderView, type OrderView } from "../application/order-view";
+import { orderSchema } from "../http/orders.schemas";
 
 /**
  * The Orders module's own broadcast topic: every status change, so every orders instance can push
@@ -17,19 +17,8 @@ import { toOrderView, type OrderView } from "../application/order-view";
  */
 export const orderUpdatesTopic = "orders.order-updated";
 
-export const orderUpdatedEnvelope = envelopeSchema(
-  orderUpdatesTopic,
-  z.object({
-    id: z.uuid(),
-    userId: z.uuid(),
-    amount: z.number(),
-    description: z.string(),
-    status: z.enum(["Created", "PaymentPending", "PaymentCompleted", "PaymentFailed"]),
-    failureReason: z.string().optional(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  }),
-);
+/** Each message carries the order as the API shows it (the same schema). */
+export const orderUpdatedEnvelope = envelopeSchema(orderUpdatesTopic, orderSchema);
 
 /** Outbox messages announcing that these orders changed. */
 export function orderUpdates(rows: OrderRow[]): OutboxMessage[] {

@@ -34,12 +34,26 @@ export async function enqueue(trx: Kysely<any>, schema: string, messages: Outbox
   if (messages.length === 0) return [];
   // One round trip: the insert runs as a data-modifying CTE beside the NOTIFY.
   const notify = options.notify ?? true;
+  const values = outboxValues(messages);
+  const insert = insertValues(schema, values);
   const { rows } = notify
-    ? await sql<{ id: number }>`with queued as (${outboxInsert(schema, messages)}) select queued.id from queued cross join (select ${outboxNotify(schema)}) as notified`.execute(trx)
-    : await sql<{ id: number }>`with queued as (${outboxInsert(schema, messages)}) select queued.id from queued`.execute(trx);
+    ? await sql<{ id: number }>`with queued as (${insert}) select queued.id from queued cross join (select ${outboxNotify(schema)}) as notified`.execute(trx)
+    : await sql<{ id: number }>`with queued as (${insert}) select queued.id from queued`.execute(trx);
   // Identities are handed out in insertion order, which is the messages' order.
   const ids = rows.map((row) => row.id).sort((a, b) => a - b);
-  return messages.map(({ topic, envelope }, index) => ({ id: ids[index]!, topic, key: envelope.key, value: JSON.stringify(envelope) }));
+  return values.map(({ topic, key, value }, index) => ({ id: ids[index]!, topic, key, value }));
+}
+
+/** The outbox columns of a message, its envelope serialized once. */
+interface OutboxValues {
+  message_id: string;
+  topic: string;
+  key: string;
+  value: string;
+}
+
+function outboxValues(messages: OutboxMessage[]): OutboxValues[] {
+  return messages.map(({ topic, envelope }) => ({ message_id: envelope.id, topic, key: envelope.key, value: JSON.stringify(envelope) }));
 }
 
 /**
@@ -48,7 +62,10 @@ export async function enqueue(trx: Kysely<any>, schema: string, messages: Outbox
  * JSON parameter, so the SQL text (and its prepared statement) is the same for any batch size.
  */
 export function outboxInsert(schema: string, messages: OutboxMessage[]): RawBuilder<unknown> {
-  const rows = messages.map(({ topic, envelope }) => ({ message_id: envelope.id, topic, key: envelope.key, value: JSON.stringify(envelope) }));
+  return insertValues(schema, outboxValues(messages));
+}
+
+function insertValues(schema: string, rows: OutboxValues[]): RawBuilder<unknown> {
   return sql`insert into ${sql.table(`${schema}.outbox`)} (message_id, topic, key, value)
     select m.message_id, m.topic, m.key, m.value
     from rows from (json_to_recordset(${JSON.stringify(rows)}::text::json) as (message_id uuid, topic text, key text, value text))

@@ -11,11 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ArgumentError, parseArguments, usage, type BenchOptions } from "./bench/args";
 import { crossChecks } from "./bench/checks";
+import { canSampleCpu, classifyBy, measureCpu, type CpuUsage } from "./bench/cpu";
 import { openAccount, TerminalTracker, watchUsers, type Watchers } from "./bench/client";
 import { planUsers, sendOrders, waitForTerminals } from "./bench/load";
 import { logFindings } from "./bench/logs";
 import { deleteRedisKeys } from "./bench/redis-keys";
-import { describeShape, formatSummary, jsonLine } from "./bench/report";
+import { runReference, type ReferenceResult } from "./bench/reference";
+import { describeShape, formatCpu, formatSummary, jsonLine } from "./bench/report";
 import { summarizeRun, type RunSummary } from "./bench/stats";
 import { startSystem, tail, type RunningSystem } from "./bench/system";
 import { warmUp } from "./bench/warmup";
@@ -72,9 +74,14 @@ process.on("SIGINT", () => {
 });
 
 progress(`${describeShape(options)}; work directory ${workDir}`);
-let output: { lines: string[]; summary: RunSummary } | undefined;
+let output: { lines: string[]; summary: RunSummary; usage: CpuUsage | undefined } | undefined;
+let reference: ReferenceResult | undefined;
 let failure: unknown;
 try {
+  if (options.reference) {
+    reference = await runReference(options.databaseUrl!, progress);
+    progress(`reference: ${reference.ordersPerSecond.toFixed(0)} orders/s`);
+  }
   system = await startSystem(options, workDir, options.bus === "redis" ? { REDIS_PREFIX: redisPrefix } : {});
   progress(`system ready (orders ${system.ordersUrl}, payments ${system.paymentsUrl})`);
   if (options.warmupSeconds > 0) await warmUp(system, options, progress, (opened) => (warmupWatchers = opened));
@@ -87,9 +94,10 @@ const findings = logFindings(system?.logFiles ?? []);
 
 if (output) {
   console.log(output.lines.join("\n"));
+  for (const line of formatCpu(output.summary, output.usage, reference)) console.log(line);
   for (const note of stopNotes) console.log(`stop        ${note}`);
   if (findings.length > 0) console.log(`logs        ${findings.slice(0, 10).join("\n            ")}`);
-  console.log(jsonLine(options, output.summary));
+  console.log(jsonLine(options, output.summary, output.usage, reference));
 } else {
   console.error(`bench failed: ${failure instanceof Error ? failure.message : String(failure)}`);
   for (const note of stopNotes) console.error(note);
@@ -100,7 +108,7 @@ if (clean) await rm(workDir, { recursive: true, force: true });
 else console.error(`bench: logs kept in ${workDir}`);
 process.exit(output && output.summary.errors === 0 ? 0 : 1);
 
-async function run(running: RunningSystem): Promise<{ lines: string[]; summary: RunSummary }> {
+async function run(running: RunningSystem): Promise<{ lines: string[]; summary: RunSummary; usage: CpuUsage | undefined }> {
   const userIds = Array.from({ length: options.users }, () => randomUUID());
   const plans = planUsers(userIds, options.orders);
   await Promise.all(plans.map(({ userId, deposit }) => openAccount(running.paymentsUrl, userId, deposit)));
@@ -110,10 +118,18 @@ async function run(running: RunningSystem): Promise<{ lines: string[]; summary: 
 
   const counters = { sent: 0, answered: 0 };
   const ticker = setInterval(() => progress(`sent ${counters.sent}, answered ${counters.answered}, terminal ${tracker.terminalCount}`), 5_000);
-  try {
+  // The measured window: from the first send to the last terminal status (or the timeout).
+  const measured = async () => {
     const load = await sendOrders(running.ordersUrl, userIds, { count: options.orders, label: "bench order" }, options.load, tracker, counters);
     progress(`all ${counters.sent} sent and answered; waiting for terminal statuses`);
     await waitForTerminals(load.records, tracker, options.timeoutSeconds * 1000);
+    return load;
+  };
+  try {
+    // PostgreSQL: only the backends of the bench's database (and the server's own processes).
+    const databases = options.db === "postgres" && options.databaseUrl ? [new URL(options.databaseUrl).pathname.slice(1)] : undefined;
+    const classify = classifyBy({ gozon: running.pids, client: [process.pid] }, databases);
+    const { result: load, usage: cpu } = canSampleCpu() ? await measureCpu(classify, measured) : { result: await measured(), usage: undefined };
     tracker.complete(load.records);
     const updates = { ...tracker.updates }; // as of the end of the wait, like the records
     const summary = summarizeRun(load.records);
@@ -121,7 +137,7 @@ async function run(running: RunningSystem): Promise<{ lines: string[]; summary: 
     const lines = formatSummary(options, summary, { expectedCompleted, maxSendLagMs: load.maxSendLagMs });
     const { ordersUrl, paymentsUrl } = running;
     lines.push(...(await crossChecks({ ordersUrl, paymentsUrl, plans, records: load.records, summary, updates, dropped: watchers.dropped })));
-    return { lines, summary };
+    return { lines, summary, usage: cpu };
   } finally {
     clearInterval(ticker);
   }

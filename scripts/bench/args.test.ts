@@ -16,6 +16,7 @@ describe("parseArguments", () => {
       timeoutSeconds: 30,
       warmupSeconds: 0,
       databaseUrl: undefined,
+      reference: false,
     });
   });
 
@@ -54,6 +55,8 @@ describe("parseArguments", () => {
     [["--rate", "0"], '--rate "0": expected a number > 0'],
     [["--concurrency", "10", "--rate", "5"], "give --concurrency (closed loop) or --rate (open loop), not both"],
     [["--warm-up", "3"], 'unknown argument "--warm-up" (see --help)'],
+    [["--reference=yes"], "--reference takes no value"],
+    [["--reference"], "--reference needs DATABASE_URL (the PostgreSQL server to run pgbench against)"],
   ])("%p is an ArgumentError with a one-line message", (argv, message) => {
     let caught: unknown;
     try {
@@ -69,5 +72,13 @@ describe("parseArguments", () => {
   test("--db postgres needs DATABASE_URL", () => {
     expect(() => parse("--db", "postgres")).toThrow(ArgumentError);
     expect(parseArguments(["--db", "postgres"], { DATABASE_URL: "postgres://x/y" })?.databaseUrl).toBe("postgres://x/y");
+  });
+
+  test("--reference is a switch that needs DATABASE_URL, with any --db", () => {
+    const env = { DATABASE_URL: "postgres://x/y" };
+    expect(parseArguments(["--reference", "--rate", "300", "--duration", "5"], env)).toMatchObject({ reference: true, orders: 1500 });
+    expect(parseArguments(["--rate", "300", "--reference", "--duration", "5"], env)).toMatchObject({ reference: true, db: "pglite" });
+    expect(parseArguments([], env)?.reference).toBe(false);
+    expect(() => parseArguments(["--reference", "--reference"], env)).toThrow("--reference given twice");
   });
 });

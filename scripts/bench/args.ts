@@ -23,8 +23,10 @@ export interface BenchOptions {
   timeoutSeconds: number;
   /** Seconds of warm-up load on separate accounts before the measured run; 0: none. */
   warmupSeconds: number;
-  /** PostgreSQL URL for `--db postgres`, from DATABASE_URL. */
+  /** PostgreSQL URL for `--db postgres` and `--reference`, from DATABASE_URL. */
   databaseUrl: string | undefined;
+  /** Run the naive per-order SQL under pgbench first and report the system's figures as ratios to it. */
+  reference: boolean;
 }
 
 export class ArgumentError extends Error {
@@ -56,9 +58,18 @@ terminal status on the WebSocket, then prints a summary and one JSON line.
                              min(U, 10) separate accounts funded for every order, waiting up to
                              --timeout for their terminal statuses; warm-up orders are excluded
                              from every figure, check and count; any warm-up error fails the run
-  --help                     this text`;
+  --reference                first run the naive per-order SQL (bench/pgbench/order.sql) under
+                             pgbench, 16 clients, 15 s, in a scratch database it creates and
+                             drops on the PostgreSQL of DATABASE_URL (needs pgbench and psql),
+                             and report orders/s and CPU per order as ratios to it
+  --help                     this text
 
-const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout", "warmup"] as const;
+Every run reports the CPU time per order over the measured window (warm-up excluded): the whole
+machine's from /proc/stat, and split per process (Gozon, PostgreSQL, Redis, the bench client).`;
+
+const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout", "warmup", "reference"] as const;
+/** Flags that take no value. */
+const switches: ReadonlySet<Flag> = new Set(["reference"]);
 type Flag = (typeof flags)[number];
 
 /** Parses argv (without the runtime and script); returns undefined when help was asked for. */
@@ -70,6 +81,12 @@ export function parseArguments(argv: string[], env: Record<string, string | unde
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argument);
     const name = match?.[1] as Flag | undefined;
     if (!name || !flags.includes(name)) throw new ArgumentError(`unknown argument ${JSON.stringify(argument)} (see --help)`);
+    if (switches.has(name)) {
+      if (match?.[2] !== undefined) throw new ArgumentError(`--${name} takes no value`);
+      if (given.has(name)) throw new ArgumentError(`--${name} given twice`);
+      given.set(name, "true");
+      continue;
+    }
     const value = match?.[2] ?? argv[++index];
     if (value === undefined || value === "") throw new ArgumentError(`--${name} needs a value`);
     if (given.has(name)) throw new ArgumentError(`--${name} given twice`);
@@ -82,6 +99,8 @@ export function parseArguments(argv: string[], env: Record<string, string | unde
   const db = oneOf(given, "db", databaseKinds, "pglite");
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (db === "postgres" && !databaseUrl) throw new ArgumentError("--db postgres needs DATABASE_URL (a scratch database: the bench writes rows there)");
+  const reference = given.has("reference");
+  if (reference && !databaseUrl) throw new ArgumentError("--reference needs DATABASE_URL (the PostgreSQL server to run pgbench against)");
 
   if (given.has("rate") && given.has("concurrency")) throw new ArgumentError("give --concurrency (closed loop) or --rate (open loop), not both");
   if (given.has("duration") && !given.has("rate")) throw new ArgumentError("--duration needs --rate");
@@ -99,7 +118,7 @@ export function parseArguments(argv: string[], env: Record<string, string | unde
   const port = given.has("port") ? integer(given, "port", 0, 1, mode === "split" ? 65_534 : 65_535) : undefined;
   const timeoutSeconds = number(given, "timeout", 0, 30);
   const warmupSeconds = seconds(given, "warmup", 0);
-  return { mode, bus, db, orders, load, users, port, timeoutSeconds, warmupSeconds, databaseUrl };
+  return { mode, bus, db, orders, load, users, port, timeoutSeconds, warmupSeconds, databaseUrl, reference };
 }
 
 function oneOf<const T extends readonly string[]>(given: Map<Flag, string>, name: Flag, values: T, fallback: T[number]): T[number] {

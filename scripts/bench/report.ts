@@ -1,5 +1,7 @@
 /** The bench's output: a few lines for people, then one JSON line for machines. */
 import type { BenchOptions } from "./args";
+import { perOrder, type CpuPerOrder, type CpuUsage } from "./cpu";
+import type { ReferenceResult } from "./reference";
 import type { Distribution, RunSummary } from "./stats";
 import { warmupOrderCount } from "./warmup";
 
@@ -51,8 +53,69 @@ function describe(distribution: Distribution | undefined, full: boolean): string
     : `p50 ${ms(p50)}, p99 ${ms(p99)}`;
 }
 
+/** CPU per order and the ratios to the reference: what travels between machines (DESIGN §14). */
+export interface CpuFigures {
+  cpuMsPerOrder?: CpuPerOrder;
+  /** Share of the machine's capacity (all cores) that was busy over the window, in %. */
+  machineBusyPercent?: number;
+  kernelMsPerOrder?: number;
+  contextSwitchesPerOrder?: number;
+  referenceOrdersPerSecond?: number;
+  ratioToReference?: number;
+  referenceCpuMsPerOrder?: number;
+  cpuRatioToReference?: number;
+}
+
+/**
+ * Per order of the run (accepted orders: each one was created, paid or refused, and pushed) and,
+ * with a reference, the system's orders/s over the reference's and its machine CPU per order over
+ * the reference's (below 1: the system spends less CPU per order than the naive SQL alone).
+ */
+export function cpuFigures(summary: RunSummary, usage: CpuUsage | undefined, reference: ReferenceResult | undefined): CpuFigures {
+  const figures: CpuFigures = {};
+  if (usage) {
+    figures.cpuMsPerOrder = perOrder(usage, summary.accepted);
+    figures.machineBusyPercent = usage.capacity > 0 ? (100 * usage.machine) / usage.capacity : Number.NaN;
+    figures.kernelMsPerOrder = summary.accepted > 0 ? usage.kernel / summary.accepted : Number.NaN;
+    figures.contextSwitchesPerOrder = summary.accepted > 0 ? usage.contextSwitches / summary.accepted : Number.NaN;
+  }
+  if (reference) {
+    figures.referenceOrdersPerSecond = reference.ordersPerSecond;
+    figures.ratioToReference = summary.ordersPerSecond / reference.ordersPerSecond;
+    figures.referenceCpuMsPerOrder = reference.orders > 0 ? reference.usage.machine / reference.orders : Number.NaN;
+    if (figures.cpuMsPerOrder) figures.cpuRatioToReference = figures.cpuMsPerOrder.machine / figures.referenceCpuMsPerOrder;
+  }
+  return figures;
+}
+
+export function formatCpu(summary: RunSummary, usage: CpuUsage | undefined, reference: ReferenceResult | undefined): string[] {
+  const figures = cpuFigures(summary, usage, reference);
+  const ms = (value: number | undefined) => `${round(value ?? Number.NaN, 2)} ms`;
+  const lines: string[] = [];
+  const cpu = figures.cpuMsPerOrder;
+  if (cpu) {
+    lines.push(
+      `cpu         ${ms(cpu.machine)} per order, whole machine (${round(figures.machineBusyPercent ?? Number.NaN)} % busy; kernel ${ms(figures.kernelMsPerOrder)}; ` +
+        `${round(figures.contextSwitchesPerOrder ?? Number.NaN)} context switches per order)`,
+      `            gozon ${ms(cpu.gozon)}, postgres ${ms(cpu.postgres)}, redis ${ms(cpu.redis)}, bench client ${ms(cpu.client)}`,
+    );
+  } else {
+    lines.push("cpu         not measured (no /proc/stat on this system)");
+  }
+  if (reference) {
+    lines.push(
+      `reference   naive per-order SQL under pgbench: ${round(reference.ordersPerSecond)} orders/s, ${ms(figures.referenceCpuMsPerOrder)} CPU per order`,
+      `            ratio to it: orders/s ${round(figures.ratioToReference ?? Number.NaN, 2)}×` +
+        (figures.cpuRatioToReference !== undefined ? `, CPU per order ${round(figures.cpuRatioToReference, 2)}×` : ""),
+    );
+  }
+  return lines;
+}
+
 /** The one line for machines (key order fixed). */
-export function jsonLine(options: BenchOptions, summary: RunSummary): string {
+export function jsonLine(options: BenchOptions, summary: RunSummary, usage?: CpuUsage, reference?: ReferenceResult): string {
+  const figures = cpuFigures(summary, usage, reference);
+  const cpu = figures.cpuMsPerOrder;
   return JSON.stringify({
     ordersPerSecond: round(summary.ordersPerSecond),
     acceptedPerSecond: round(summary.acceptedPerSecond),
@@ -69,5 +132,17 @@ export function jsonLine(options: BenchOptions, summary: RunSummary): string {
     db: options.db,
     ...(options.load.kind === "closed" ? { concurrency: options.load.concurrency } : { rate: options.load.rate }),
     warmupSeconds: options.warmupSeconds,
+    ...(cpu && {
+      cpuMsPerOrder: { machine: round(cpu.machine, 3), gozon: round(cpu.gozon, 3), postgres: round(cpu.postgres, 3), redis: round(cpu.redis, 3), client: round(cpu.client, 3) },
+      machineBusyPercent: round(figures.machineBusyPercent ?? Number.NaN),
+      kernelMsPerOrder: round(figures.kernelMsPerOrder ?? Number.NaN, 3),
+      contextSwitchesPerOrder: round(figures.contextSwitchesPerOrder ?? Number.NaN),
+    }),
+    ...(reference && {
+      referenceOrdersPerSecond: round(reference.ordersPerSecond),
+      ratioToReference: round(figures.ratioToReference ?? Number.NaN, 3),
+      referenceCpuMsPerOrder: round(figures.referenceCpuMsPerOrder ?? Number.NaN, 3),
+      ...(figures.cpuRatioToReference !== undefined && { cpuRatioToReference: round(figures.cpuRatioToReference, 3) }),
+    }),
   });
 }

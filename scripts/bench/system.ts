@@ -12,6 +12,8 @@ export interface RunningSystem {
   ordersUrl: string;
   paymentsUrl: string;
   logFiles: string[];
+  /** The process ids, for the CPU accounting. */
+  pids: number[];
   /** SIGTERM to each process, SIGKILL after 10 s; returns one line per process that did not exit 0. */
   stop(): Promise<string[]>;
 }
@@ -56,7 +58,13 @@ export async function startSystem(options: BenchOptions, workDir: string, extraE
     throw error;
   }
   const [orders, payments = orders] = children as [Child, Child?];
-  return { ordersUrl: orders.url, paymentsUrl: payments.url, logFiles: children.map(({ logFile }) => logFile), stop };
+  return {
+    ordersUrl: orders.url,
+    paymentsUrl: payments.url,
+    logFiles: children.map(({ logFile }) => logFile),
+    pids: children.map((child) => child.process.pid),
+    stop,
+  };
 }
 
 /** Only what the system needs: nothing else from the caller's environment (an AUTH=jwt, a stray URL) leaks in. */

@@ -4,10 +4,11 @@ import { paymentProcessedEnvelope, paymentProcessedTopic } from "../../shared/co
 import { migrate } from "../../shared/db";
 import { MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
-import { markPaymentPending, recordPaymentResults } from "./application/record-payment-results";
+import { markPaymentPending } from "./application/mark-payment-pending";
 import { ordersSchema } from "./db/orders.repository";
 import type { OrdersDatabase } from "./db/orders.tables";
 import { ordersMigrations } from "./db/migrations/001-create-orders";
+import { recordPaymentResultsEffects } from "./db/record-payment-results.statement";
 import { ordersRoutes } from "./http/orders.routes";
 import { mountLiveRoutes } from "./live/live.routes";
 import { OrderUpdatesHub } from "./live/order-updates-hub";
@@ -41,7 +42,8 @@ export function createOrdersModule(ports: ModulePorts): Module {
       topic: paymentProcessedTopic,
       group: ordersGroup,
       envelope: paymentProcessedEnvelope,
-      apply: (trx, results) => recordPaymentResults(trx as Kysely<OrdersDatabase>, results),
+      // One statement per batch: inbox rows, status changes and their live updates commit together.
+      effects: recordPaymentResultsEffects,
     },
   });
   const intake = new OrderIntake(db);

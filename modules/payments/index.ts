@@ -4,8 +4,8 @@ import { orderCreatedEnvelope, orderCreatedTopic, paymentProcessedTopic } from "
 import { migrate } from "../../shared/db";
 import { MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
-import { payOrders } from "./application/pay-orders";
 import { paymentsSchema } from "./db/accounts.repository";
+import { payOrdersEffects } from "./db/pay-orders.statement";
 import { paymentsMigrations } from "./db/migrations/001-create-payments";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { accountsRoutes } from "./http/accounts.routes";
@@ -32,7 +32,8 @@ export function createPaymentsModule(ports: ModulePorts): Module {
       topic: orderCreatedTopic,
       group: paymentsGroup,
       envelope: orderCreatedEnvelope,
-      apply: async (trx, orders) => (await payOrders(trx as Kysely<PaymentsDatabase>, orders)).messages,
+      // One statement per batch: inbox rows, debits, ledger rows and results commit together.
+      effects: payOrdersEffects,
     },
   });
   const routes: OpenAPIHono = accountsRoutes(db, ports.auth);

@@ -5,7 +5,7 @@ import { deadLetterTopic, type Bus, type Delivery } from "../../shared/bus/bus";
 import { MemoryBroker } from "../../shared/bus/memory/memory-broker";
 import { MemoryBus } from "../../shared/bus/memory/memory-bus";
 import { RedisBus } from "../../shared/bus/redis-streams/redis-bus";
-import { newEnvelope, orderCreatedTopic, paymentProcessedTopic, type PaymentProcessed } from "../../shared/contracts";
+import { newEnvelope, orderCreatedTopic, paymentProcessedEnvelope, paymentProcessedTopic, type PaymentProcessed } from "../../shared/contracts";
 import { createDatabase, type Database } from "../../shared/db";
 import { createAuthPolicy } from "../../shared/http/auth";
 import { createApp } from "../../shared/http/create-app";
@@ -16,8 +16,9 @@ import { refusingPublish } from "../../shared/testing/refusing-bus";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { deleteRedisKeys } from "../../shared/testing/redis";
-import { payOrders } from "./application/pay-orders";
+import { consumerStatement } from "../../shared/messaging/inbox";
 import { debitOrders } from "./db/accounts.repository";
+import { payOrdersEffects } from "./db/pay-orders.statement";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { createPaymentsModule } from "./index";
 
@@ -159,8 +160,11 @@ for (const busKind of ["memory", "redis"] as const) {
       // A new message (new id, so the inbox lets it through) for the order already paid.
       const repeated = newEnvelope(orderCreatedTopic, rich, paidBefore.payload);
       const batch = [order(poor, 300), order(rich, 2_000), order(unknownUser, 100), repeated, order(poor, 400), order(rich, 7_000), order(rich, 1)];
-      // Straight into the consumer's use case, so the orders are one batch whatever the bus does.
-      const returned = await database.kysely.transaction().execute((trx) => payOrders(trx.withSchema("payments") as Kysely<PaymentsDatabase>, batch)).then((paid) => paid.results);
+      // Straight into the consumer's one statement, so the orders are one batch whatever the bus does.
+      const statement = consumerStatement("payments", orderCreatedTopic, batch.map((created) => created.id), payOrdersEffects(batch));
+      const { rows } = await statement.execute(database.kysely);
+      expect(rows[0]!.fresh).toBe(batch.length);
+      const returned = rows.map((row) => paymentProcessedEnvelope.parse(JSON.parse(row.value!)).payload);
       const expected = [
         { orderId: batch[0]!.payload.orderId, userId: poor, status: "completed", balance: 200 },
         { orderId: batch[1]!.payload.orderId, userId: rich, status: "completed", balance: 7_000 },

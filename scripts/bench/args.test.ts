@@ -17,6 +17,7 @@ describe("parseArguments", () => {
       warmupSeconds: 0,
       databaseUrl: undefined,
       reference: false,
+      cpuProfileDir: undefined,
     });
   });
 
@@ -80,5 +81,6 @@ describe("parseArguments", () => {
     expect(parseArguments(["--rate", "300", "--reference", "--duration", "5"], env)).toMatchObject({ reference: true, db: "pglite" });
     expect(parseArguments([], env)?.reference).toBe(false);
     expect(() => parseArguments(["--reference", "--reference"], env)).toThrow("--reference given twice");
+    expect(parse("--cpu-prof", "/tmp/profiles")?.cpuProfileDir).toBe("/tmp/profiles");
   });
 });

@@ -27,6 +27,8 @@ export interface BenchOptions {
   databaseUrl: string | undefined;
   /** Run the naive per-order SQL under pgbench first and report the system's figures as ratios to it. */
   reference: boolean;
+  /** Directory for a Bun CPU profile of each Gozon process (`--cpu-prof`); undefined: none. */
+  cpuProfileDir: string | undefined;
 }
 
 export class ArgumentError extends Error {
@@ -62,12 +64,15 @@ terminal status on the WebSocket, then prints a summary and one JSON line.
                              pgbench, 16 clients, 15 s, in a scratch database it creates and
                              drops on the PostgreSQL of DATABASE_URL (needs pgbench and psql),
                              and report orders/s and CPU per order as ratios to it
+  --cpu-prof DIR             run each Gozon process under Bun's CPU profiler and write its
+                             profile to DIR when it stops (.cpuprofile for Chrome DevTools, and
+                             a markdown summary)
   --help                     this text
 
 Every run reports the CPU time per order over the measured window (warm-up excluded): the whole
 machine's from /proc/stat, and split per process (Gozon, PostgreSQL, Redis, the bench client).`;
 
-const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout", "warmup", "reference"] as const;
+const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout", "warmup", "reference", "cpu-prof"] as const;
 /** Flags that take no value. */
 const switches: ReadonlySet<Flag> = new Set(["reference"]);
 type Flag = (typeof flags)[number];
@@ -118,7 +123,8 @@ export function parseArguments(argv: string[], env: Record<string, string | unde
   const port = given.has("port") ? integer(given, "port", 0, 1, mode === "split" ? 65_534 : 65_535) : undefined;
   const timeoutSeconds = number(given, "timeout", 0, 30);
   const warmupSeconds = seconds(given, "warmup", 0);
-  return { mode, bus, db, orders, load, users, port, timeoutSeconds, warmupSeconds, databaseUrl, reference };
+  const cpuProfileDir = given.get("cpu-prof");
+  return { mode, bus, db, orders, load, users, port, timeoutSeconds, warmupSeconds, databaseUrl, reference, cpuProfileDir };
 }
 
 function oneOf<const T extends readonly string[]>(given: Map<Flag, string>, name: Flag, values: T, fallback: T[number]): T[number] {

@@ -38,7 +38,8 @@ export async function startSystem(options: BenchOptions, workDir: string, extraE
   const children: Child[] = specs.map(({ name, env }) => {
     const logFile = join(workDir, `${name}.log`);
     const fd = openSync(logFile, "a");
-    const child = Bun.spawn([process.execPath, "main.ts"], {
+    const profile = options.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    const child = Bun.spawn([process.execPath, ...profile, "main.ts"], {
       cwd: root,
       env: { ...baseEnv(options, workDir), ...extraEnv, ...env },
       stdin: "ignore",

@@ -5,6 +5,7 @@ import { envelopeSchema, type Envelope } from "./envelope";
 export const paymentProcessedTopic = "payment-processed";
 
 export const paymentFailureReasons = ["insufficient_funds", "account_not_found"] as const;
+export type PaymentFailureReason = (typeof paymentFailureReasons)[number];
 
 export const paymentProcessedPayload = z.object({
   orderId: z.uuid(),

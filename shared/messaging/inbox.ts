@@ -1,9 +1,10 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { z } from "zod";
 import { DependencyUnavailableError, PoisonMessageError, type Bus, type Delivery, type Subscription } from "../bus/bus";
 import { maxEnvelopeBytes } from "../contracts/envelope";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { ConsumerObserver } from "../metrics";
+import type { QueuedMessage } from "./outbox";
 
 /**
  * Records message ids in the inbox inside the caller's transaction and returns the ids seen for
@@ -82,6 +83,90 @@ export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: I
       await afterCommit?.();
       options.observer?.consumed(envelopes.length);
       if (duplicates > 0) options.observer?.duplicatesSkipped(duplicates);
+    },
+    { maxBatchSize: options.maxBatchSize ?? 100 },
+  );
+}
+
+/** What a consumer's one statement answers: how many messages were new, and the outbox rows it wrote. */
+interface StatementRow {
+  fresh: number;
+  id: number | null;
+  topic: string | null;
+  key: string | null;
+  value: string | null;
+}
+
+/**
+ * A consumed batch as ONE statement, so it commits on its own (no BEGIN, no COMMIT: one round
+ * trip): a first CTE `fresh(message_id)` inserts the batch's ids into the inbox and yields those
+ * seen for the first time (the insert is the check, as in `recordFirstSeen`); then the module's
+ * `effects`, CTEs that apply only the messages whose ids are in `fresh` and end with a CTE
+ * `queued` inserting their outbox rows `returning id, topic, key, value`. The statement answers
+ * the count of fresh messages and the queued rows in id order. Being one statement, the inbox
+ * rows, the effects and the outbox rows commit together or not at all.
+ */
+export function consumerStatement(schema: string, topic: string, messageIds: readonly string[], effects: RawBuilder<unknown>): RawBuilder<StatementRow> {
+  return sql<StatementRow>`
+    with fresh as (
+      insert into ${sql.table(`${schema}.inbox`)} (message_id, topic)
+      select m.id::uuid, ${topic}::text from json_array_elements_text(${JSON.stringify(messageIds)}::text::json) as m(id)
+      on conflict (message_id) do nothing
+      returning message_id
+    ),
+    ${effects}
+    select counted.fresh, queued.id, queued.topic, queued.key, queued.value
+    from (select count(*)::int as fresh from fresh) as counted left join queued on true
+    order by queued.id`;
+}
+
+export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string }>> {
+  bus: Bus;
+  db: Kysely<any>;
+  /** The module's PostgreSQL schema, which holds its inbox. */
+  inboxSchema: string;
+  topic: string;
+  group: string;
+  schema: Schema;
+  maxBatchSize?: number;
+  /**
+   * The batch's effects as CTEs for `consumerStatement`: given the messages (in order, each id
+   * once), they must apply only those whose ids are in `fresh` and end with the CTE `queued`.
+   */
+  effects(messages: z.infer<Schema>[]): RawBuilder<unknown>;
+  /**
+   * Runs once the statement has committed, with the outbox rows it wrote (e.g.
+   * `CommittedPublisher.publish`), before the batch is acknowledged; must not throw.
+   */
+  afterCommit?(queued: QueuedMessage[]): Promise<void>;
+  observer?: ConsumerObserver;
+}
+
+/**
+ * As `consumeOnce`, with the batch applied by one statement (`consumerStatement`) instead of a
+ * transaction of several: the same guarantees (inbox insert as the check, effects and outbox
+ * rows committed with it), in one round trip per batch.
+ */
+export function consumeInOneStatement<Schema extends z.ZodType<{ id: string }>>(options: StatementConsumerOptions<Schema>): Promise<Subscription> {
+  const { bus, db, topic, group, schema } = options;
+  return bus.subscribeBatch(
+    topic,
+    group,
+    async (batch) => {
+      const envelopes = batch.map((message) => parseEnvelope(schema, message));
+      // A message twice in one batch is applied once: the first copy.
+      const seen = new Set<string>();
+      const unique = envelopes.filter((envelope) => !seen.has(envelope.id) && seen.add(envelope.id));
+      const statement = consumerStatement(options.inboxSchema, topic, unique.map((envelope) => envelope.id), options.effects(unique));
+      const { rows } = await statement.execute(db).catch((error: unknown) => {
+        // The database being down is not the messages' fault: the bus retries them until it is back.
+        throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
+      });
+      const fresh = rows[0]?.fresh ?? 0;
+      const queued = rows.filter((row): row is StatementRow & QueuedMessage => row.id !== null);
+      await options.afterCommit?.(queued.map(({ id, topic, key, value }) => ({ id, topic, key, value })));
+      options.observer?.consumed(envelopes.length);
+      if (envelopes.length > fresh) options.observer?.duplicatesSkipped(envelopes.length - fresh);
     },
     { maxBatchSize: options.maxBatchSize ?? 100 },
   );

@@ -1,8 +1,8 @@
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely, RawBuilder, Transaction } from "kysely";
 import type { z } from "zod";
 import type { Subscription } from "../bus/bus";
 import type { ModulePorts } from "../module";
-import { consumeOnce } from "./inbox";
+import { consumeInOneStatement, consumeOnce } from "./inbox";
 import type { QueuedMessage } from "./outbox";
 import { OutboxRelay, type OutboxRow } from "./outbox-relay";
 import { CommittedPublisher } from "./publish-committed";
@@ -18,17 +18,27 @@ export interface MessagingEndpointOptions<Schema extends z.ZodType<{ id: string 
   publishedAtCommit: string[];
   /** The relay's hook in the transaction that publishes a batch (see OutboxRelayOptions.onPublished). */
   onPublished?(trx: Transaction<any>, rows: OutboxRow[]): Promise<(() => Promise<void>) | void>;
-  /** The module's one consumer: what it reads, and its effect. */
+  /** The module's one consumer: what it reads, and its effect, in one of two forms. */
   consume: {
     topic: string;
     group: string;
     envelope: Schema;
-    /**
-     * Applies the new messages inside the inbox's transaction and returns the outbox rows it wrote
-     * on `publishedAtCommit` topics: they are published as soon as that transaction commits.
-     */
-    apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<QueuedMessage[]>;
-  };
+  } & (
+    | {
+        /**
+         * Applies the new messages inside the inbox's transaction and returns the outbox rows it
+         * wrote on `publishedAtCommit` topics: they are published as soon as that transaction commits.
+         */
+        apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<QueuedMessage[]>;
+      }
+    | {
+        /**
+         * The batch's effects as CTEs of one statement (`consumerStatement` in ./inbox): one round
+         * trip per batch. The outbox rows of its CTE `queued` are published as soon as it commits.
+         */
+        effects(messages: z.infer<Schema>[]): RawBuilder<unknown>;
+      }
+  );
 }
 
 /**
@@ -63,19 +73,25 @@ export class MessagingEndpoint<Schema extends z.ZodType<{ id: string }>> {
   async start(): Promise<void> {
     const { ports, schema, db, consume } = this.#options;
     await this.#relay.start();
-    this.#consumer = await consumeOnce({
+    const common = {
       bus: ports.bus,
       db,
       inboxSchema: schema,
       topic: consume.topic,
       group: consume.group,
       schema: consume.envelope,
-      apply: async (trx, messages) => {
-        const written = await consume.apply(trx, messages);
-        return () => this.#publisher.publish(written);
-      },
       observer: ports.metrics.consumerObserver(consume.topic, consume.group),
-    });
+    };
+    this.#consumer =
+      "effects" in consume
+        ? await consumeInOneStatement({ ...common, effects: consume.effects, afterCommit: (queued) => this.#publisher.publish(queued) })
+        : await consumeOnce({
+            ...common,
+            apply: async (trx, messages) => {
+              const written = await consume.apply(trx, messages);
+              return () => this.#publisher.publish(written);
+            },
+          });
   }
 
   async stop(): Promise<void> {

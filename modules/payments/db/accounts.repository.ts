@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from "kysely";
-import type { DebitAttempt } from "../domain/payment-decision";
+import type { DebitOutcome } from "../domain/payment-decision";
 import type { AccountsTable, LedgerTable, PaymentsDatabase } from "./payments.tables";
 
 /** The PostgreSQL schema that holds every table of the Payments module. */
@@ -44,14 +44,16 @@ export interface OrderDebit {
   amount: number;
 }
 
-/** What `payments.debit_orders` reports per item (migration 002-debit-orders). */
-type DebitOutcome = "debited" | "already_debited" | "no_account" | "insufficient_funds";
+/** What a debit attempt found: debited now, or not, and why, with the balance after it. */
+export type DebitAttempt =
+  | { debited: true; balance: number }
+  | { debited: false; alreadyDebited: boolean; balance: number | undefined };
 
 /**
  * The atomic debit (DESIGN §8) of a whole batch in one round trip: `payments.debit_orders` runs,
  * per order, one conditional UPDATE that succeeds only if the balance covers the amount and the
  * order has no debit yet, with its ledger row, and when nothing was debited finds out why.
- * Returns one attempt per order, in the given order, as decidePayment takes it. A user's orders
+ * Returns one attempt per order, in the given order. A user's orders
  * are debited in the given order; accounts are locked in user_id order, so concurrent batches do
  * not deadlock. No overdraft under any concurrency: the condition is checked on the locked row,
  * and the CHECK constraint and the unique debit per order back it up. Run it in the transaction

@@ -1,13 +1,20 @@
 import { expect, test } from "bun:test";
-import { decidePayment, type DebitAttempt } from "./payment-decision";
+import { paymentFailureReasons } from "../../../shared/contracts";
+import { debitOutcomes, paymentDecisions } from "./payment-decision";
 
-const order = { orderId: "6f1d2c1e-0000-4000-8000-000000000001", userId: "be578685-7963-4876-8809-58b38342468f" };
+test.each([
+  ["debited", { status: "completed", withBalance: true }],
+  ["already_debited", { status: "completed", withBalance: true }],
+  ["no_account", { status: "failed", reason: "account_not_found", withBalance: false }],
+  ["insufficient_funds", { status: "failed", reason: "insufficient_funds", withBalance: true }],
+] as const)("%s", (outcome, decision) => {
+  expect(paymentDecisions[outcome]).toEqual(decision);
+});
 
-test.each<[string, DebitAttempt, object]>([
-  ["debited now", { debited: true, balance: 400 }, { status: "completed", balance: 400 }],
-  ["debited before (a repeated order)", { debited: false, alreadyDebited: true, balance: 400 }, { status: "completed", balance: 400 }],
-  ["no account", { debited: false, alreadyDebited: false, balance: undefined }, { status: "failed", reason: "account_not_found" }],
-  ["balance too low", { debited: false, alreadyDebited: false, balance: 5 }, { status: "failed", reason: "insufficient_funds", balance: 5 }],
-])("%s", (_, attempt, expected) => {
-  expect(decidePayment(order, attempt)).toEqual({ ...order, ...expected } as never);
+test("every outcome is decided, and every failure has a reason of the wire contract", () => {
+  expect(Object.keys(paymentDecisions).sort()).toEqual([...debitOutcomes].sort());
+  for (const decision of Object.values(paymentDecisions)) {
+    expect(decision.status === "failed").toBe(decision.reason !== undefined);
+    if (decision.reason) expect(paymentFailureReasons).toContain(decision.reason);
+  }
 });

@@ -1,20 +1,25 @@
-import type { PaymentProcessedPayload } from "../../../shared/contracts";
+import type { PaymentFailureReason } from "../../../shared/contracts";
 
-/** What the debit attempt found, in the terms of the decision. */
-export type DebitAttempt =
-  | { debited: true; balance: number }
-  | { debited: false; alreadyDebited: boolean; balance: number | undefined };
+/** What the debit found for an order (`payments.debit_orders`, migration 002). */
+export const debitOutcomes = ["debited", "already_debited", "no_account", "insufficient_funds"] as const;
+export type DebitOutcome = (typeof debitOutcomes)[number];
+
+/** The result reported for an outcome: its status, the reason when it failed, and whether the balance goes with it. */
+export interface PaymentDecision {
+  status: "completed" | "failed";
+  reason?: PaymentFailureReason;
+  /** Report the account's balance after the attempt (there is none without an account). */
+  withBalance: boolean;
+}
 
 /**
- * The outcome reported for an order: completed when debited now or before (a repeated order is
- * never charged twice, and its result is the same), failed with the reason otherwise.
+ * The decision, as a table: completed when debited now or before (a repeated order is never
+ * charged twice, and its result is the same), failed with the reason otherwise. The payments
+ * statement (db/pay-orders.statement.ts) is generated from this table, so the rule lives here once.
  */
-export function decidePayment(
-  order: { orderId: string; userId: string },
-  attempt: DebitAttempt,
-): PaymentProcessedPayload {
-  const base = { orderId: order.orderId, userId: order.userId };
-  if (attempt.debited || attempt.alreadyDebited) return { ...base, status: "completed", balance: attempt.balance };
-  if (attempt.balance === undefined) return { ...base, status: "failed", reason: "account_not_found" };
-  return { ...base, status: "failed", reason: "insufficient_funds", balance: attempt.balance };
-}
+export const paymentDecisions: Record<DebitOutcome, PaymentDecision> = {
+  debited: { status: "completed", withBalance: true },
+  already_debited: { status: "completed", withBalance: true },
+  no_account: { status: "failed", reason: "account_not_found", withBalance: false },
+  insufficient_funds: { status: "failed", reason: "insufficient_funds", withBalance: true },
+};

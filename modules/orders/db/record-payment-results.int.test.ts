@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import { newEnvelope, paymentProcessedTopic, type PaymentProcessed } from "../../../shared/contracts";
+import { migrate } from "../../../shared/db";
+import { consumerStatement } from "../../../shared/messaging/inbox";
+import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
+import { toOrderView } from "../application/order-view";
+import { orderUpdatedEnvelope } from "../live/order-updates";
+import { ordersMigrations } from "./migrations/001-create-orders";
+import { findOrder, insertOrders, ordersSchema } from "./orders.repository";
+import type { OrdersDatabase } from "./orders.tables";
+import { recordPaymentResultsEffects } from "./record-payment-results.statement";
+
+// The orders consumer's one statement, on both backends: statuses move forward only, and each
+// moved order's live update (built by SQL) is the order exactly as the API shows it.
+for (const backend of testBackends) {
+  describe(`payment results in one statement on ${backend}`, () => {
+    let testDatabase: TestDatabase<OrdersDatabase>;
+    const db = () => testDatabase.database.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
+    beforeAll(async () => {
+      testDatabase = await openTestDatabase<OrdersDatabase>(backend);
+      await migrate(testDatabase.database.kysely, { schema: ordersSchema, migrations: ordersMigrations });
+    }, 30_000);
+    afterAll(() => testDatabase?.cleanup());
+
+    const place = async (amount: number, description = "a book") => {
+      const order = { id: randomUUID(), userId: randomUUID(), amount, description };
+      const [row] = await insertOrders(db(), [order], []);
+      return row!;
+    };
+    const result = (orderId: string, userId: string, status: "completed" | "failed", reason?: "insufficient_funds"): PaymentProcessed =>
+      newEnvelope(paymentProcessedTopic, userId, { orderId, userId, status, ...(reason && { reason }) });
+    const run = (results: PaymentProcessed[]) =>
+      consumerStatement(ordersSchema, paymentProcessedTopic, [...new Set(results.map((r) => r.id))], recordPaymentResultsEffects(results)).execute(db());
+
+    test("each moved order's update is toOrderView of its new row, in the outbox with the move", async () => {
+      // Amounts that stress the conversion back to major units, a text with quotes and non-ASCII.
+      const paid = await place(25_050, `"Quoted" — ünïcödé ✓ \\ back`);
+      const big = await place(99_999_999_999_999);
+      const cent = await place(1);
+      const failed = await place(1_234_567);
+      const results = [
+        result(paid.id, paid.user_id, "completed"),
+        result(big.id, big.user_id, "completed"),
+        result(cent.id, cent.user_id, "completed"),
+        result(failed.id, failed.user_id, "failed", "insufficient_funds"),
+      ];
+      const { rows } = await run(results);
+      expect(rows[0]!.fresh).toBe(4);
+      const updates = rows.map((row) => orderUpdatedEnvelope.parse(JSON.parse(row.value!)));
+      for (const order of [paid, big, cent, failed]) {
+        const now = (await findOrder(db(), order.id))!;
+        expect(now.status).toBe(order === failed ? "PaymentFailed" : "PaymentCompleted");
+        const update = updates.find((candidate) => candidate.payload.id === order.id)!;
+        expect(update.payload).toEqual(toOrderView(now));
+        expect(update.key).toBe(order.user_id);
+        expect(Date.parse(update.occurredAt)).toBeGreaterThan(0);
+      }
+      expect(updates.find((update) => update.payload.id === failed.id)!.payload.failureReason).toBe("insufficient_funds");
+      // The rows the statement answered are the outbox rows, unpublished, with their envelope ids.
+      const outbox = await db().selectFrom("outbox").select(["id", "message_id", "published_at"]).where("id", "in", rows.map((row) => row.id!)).orderBy("id").execute();
+      expect(outbox.map((row) => row.message_id)).toEqual(updates.map((update) => update.id));
+      expect(outbox.every((row) => row.published_at === null)).toBe(true);
+    });
+
+    test("a repeated message is skipped by the inbox; a late result for a terminal order moves nothing and writes nothing", async () => {
+      const order = await place(500);
+      const first = result(order.id, order.user_id, "failed", "insufficient_funds");
+      expect((await run([first])).rows.map((row) => row.fresh)).toEqual([1]);
+      const again = await run([first]);
+      expect(again.rows).toEqual([{ fresh: 0, id: null, topic: null, key: null, value: null }]);
+      // A new message (new id) saying otherwise: fresh for the inbox, but the status only moves forward.
+      const late = await run([result(order.id, order.user_id, "completed")]);
+      expect(late.rows).toEqual([{ fresh: 1, id: null, topic: null, key: null, value: null }]);
+      expect((await findOrder(db(), order.id))!.status).toBe("PaymentFailed");
+    });
+
+    test("two results for one order in one batch: the first wins", async () => {
+      const order = await place(700);
+      const { rows } = await run([result(order.id, order.user_id, "completed"), result(order.id, order.user_id, "failed", "insufficient_funds")]);
+      expect(rows).toHaveLength(1);
+      expect(orderUpdatedEnvelope.parse(JSON.parse(rows[0]!.value!)).payload.status).toBe("PaymentCompleted");
+      const inbox = await sql<{ count: number }>`select count(*)::int as count from orders.inbox`.execute(db());
+      expect(inbox.rows[0]!.count).toBeGreaterThan(0);
+    });
+  });
+}

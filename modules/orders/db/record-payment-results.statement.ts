@@ -1,0 +1,45 @@
+import { sql, type RawBuilder } from "kysely";
+import type { PaymentProcessed } from "../../../shared/contracts";
+import { envelopeJson } from "../../../shared/messaging/envelope-sql";
+import { statusesBefore, type OrderStatus } from "../domain/order-status";
+import { orderUpdatesTopic } from "../live/order-updates";
+import { orderViewJson } from "./order-view.sql";
+
+/**
+ * Records a consumed batch of payment results as the effects of the consumer's one statement
+ * (`consumerStatement` in shared/messaging/inbox.ts, which records the batch in the inbox as the
+ * CTE `fresh`): each order whose message is in `fresh` moves to PaymentCompleted or PaymentFailed
+ * (with the reason) through `orders.advance_statuses` — only from a status before it, so a late or
+ * repeated result changes nothing — and each order that moved gets its live update (the order as
+ * the API shows it) in the outbox, so browsers hear of it even after a crash. One round trip; the
+ * same SQL text for every batch. One result per order: the first in the batch wins.
+ */
+export function recordPaymentResultsEffects(results: readonly PaymentProcessed[]): RawBuilder<unknown> {
+  const changes = new Map<string, { message_id: string; id: string; status: OrderStatus; failure_reason: string | null; from_statuses: OrderStatus[] }>();
+  for (const { id, payload } of results) {
+    if (changes.has(payload.orderId.toLowerCase())) continue;
+    const to: OrderStatus = payload.status === "completed" ? "PaymentCompleted" : "PaymentFailed";
+    changes.set(payload.orderId.toLowerCase(), { message_id: id, id: payload.orderId, status: to, failure_reason: payload.reason ?? null, from_statuses: statusesBefore(to) });
+  }
+  return sql`
+    changes as (
+      select c.id, c.status, c.failure_reason, c.from_statuses
+      from json_to_recordset(${JSON.stringify([...changes.values()])}::text::json)
+        as c(message_id uuid, id uuid, status text, failure_reason text, from_statuses text[])
+      where c.message_id in (select message_id from fresh)
+    ),
+    moved as (
+      select * from orders.advance_statuses((select coalesce(json_agg(changes), '[]'::json) from changes))
+    ),
+    updates as (
+      select gen_random_uuid() as message_id, moved.* from moved
+    ),
+    queued as (
+      insert into orders.outbox (message_id, topic, key, value)
+      select u.message_id, ${orderUpdatesTopic}::text, u.user_id::text,
+        ${envelopeJson(orderUpdatesTopic, sql`u.message_id`, sql`u.user_id`, orderViewJson("u"))}::text
+      from updates as u
+      order by u.id
+      returning id, topic, key, value
+    )`;
+}

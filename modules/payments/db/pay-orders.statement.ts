@@ -1,0 +1,65 @@
+import { sql, type RawBuilder } from "kysely";
+import { paymentProcessedTopic, type OrderCreated } from "../../../shared/contracts";
+import { envelopeJson } from "../../../shared/messaging/envelope-sql";
+import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain/payment-decision";
+
+/**
+ * Pays a consumed batch of orders as the effects of the consumer's one statement
+ * (`consumerStatement` in shared/messaging/inbox.ts, which records the batch in the inbox as the
+ * CTE `fresh`): the orders whose messages are in `fresh` go through `payments.debit_orders`
+ * (migration 002: the conditional debit and its ledger row per order, a user's orders in batch
+ * order, accounts locked in user_id order), and each gets its payment-processed message in the
+ * outbox, decided by `paymentDecisions`, in batch order. The inbox rows, the debits, the ledger
+ * rows and the results commit together or not at all, in one round trip. The batch travels as
+ * one JSON parameter and the decision table is written into the SQL text, so the text (and its
+ * prepared statement) is the same for every batch.
+ */
+export function payOrdersEffects(orders: readonly OrderCreated[]): RawBuilder<unknown> {
+  const batch = orders.map(({ id, payload }) => ({ message_id: id, order_id: payload.orderId, user_id: payload.userId, amount: payload.amount }));
+  return sql`
+    batch as (
+      select b.*, row_number() over (order by b.position) as n
+      from rows from (json_to_recordset(${JSON.stringify(batch)}::text::json) as (message_id uuid, order_id uuid, user_id uuid, amount bigint))
+        with ordinality as b(message_id, order_id, user_id, amount, position)
+      where b.message_id in (select message_id from fresh)
+    ),
+    attempts as (
+      -- debit_orders answers one row per item, in the items' order.
+      select a.* from payments.debit_orders((
+        select coalesce(json_agg(json_build_object('order_id', b.order_id, 'user_id', b.user_id, 'amount', b.amount) order by b.n), '[]'::json)
+        from batch as b
+      )) with ordinality as a(order_id, outcome, balance, n)
+    ),
+    results as (
+      select gen_random_uuid() as message_id, b.n, b.order_id, b.user_id, a.outcome, a.balance
+      from batch as b join attempts as a on a.n = b.n
+    ),
+    queued as (
+      insert into payments.outbox (message_id, topic, key, value)
+      select r.message_id, ${paymentProcessedTopic}::text, r.user_id::text, ${envelopeJson(
+        paymentProcessedTopic,
+        sql`r.message_id`,
+        sql`r.user_id`,
+        sql`json_strip_nulls(json_build_object(
+          'orderId', r.order_id, 'userId', r.user_id,
+          'status', ${decide((decision) => text(decision.status))},
+          'reason', ${decide((decision) => text(decision.reason))},
+          'balance', ${decide((decision) => (decision.withBalance ? sql`r.balance::text` : sql`null::text`))}::bigint))`,
+      )}::text
+      from results as r
+      order by r.n
+      returning id, topic, key, value
+    )`;
+}
+
+/**
+ * A CASE over `r.outcome` giving, for each outcome, the SQL that `pick` makes of its decision. An
+ * outcome the table does not know fails the statement (a cast error naming it) rather than report
+ * something made up.
+ */
+function decide(pick: (decision: PaymentDecision) => RawBuilder<unknown>): RawBuilder<unknown> {
+  const branches = debitOutcomes.map((outcome) => sql`when ${sql.lit(outcome)} then ${pick(paymentDecisions[outcome])}`);
+  return sql`case r.outcome ${sql.join(branches, sql` `)} else ('no decision for the debit outcome ' || r.outcome)::int::text end`;
+}
+
+const text = (value: string | undefined) => (value === undefined ? sql`null::text` : sql`${sql.lit(value)}::text`);

@@ -34,9 +34,11 @@ export interface Delivery {
 export type MessageHandler = (message: Delivery) => Promise<void>;
 
 /**
- * Handles a batch of messages from one partition, in order. Resolving acknowledges all of them.
- * When it throws, the bus retries the messages of the batch one at a time, so one bad message
- * can be retried and dead-lettered without holding back the others.
+ * Handles a batch of messages, each partition's in order (an adapter may put several partitions
+ * in one batch: Redis hands a member everything its partitions have, Kafka and memory one
+ * partition at a time). Resolving acknowledges all of them. When it throws, the bus retries the
+ * messages one at a time, each partition's in order, so one bad message can be retried and
+ * dead-lettered without holding back the others (only those behind it in its partition wait).
  */
 export type BatchHandler = (messages: Delivery[]) => Promise<void>;
 
@@ -100,7 +102,7 @@ export interface Bus {
    */
   subscribe(topic: string, group: string, handler: MessageHandler, options?: SubscribeOptions): Promise<Subscription>;
 
-  /** As subscribe, but hands the handler batches of up to `maxBatchSize` messages of one partition. */
+  /** As subscribe, but hands the handler batches of up to `maxBatchSize` messages (see BatchHandler). */
   subscribeBatch(topic: string, group: string, handler: BatchHandler, options?: SubscribeOptions): Promise<Subscription>;
 
   /**

@@ -59,6 +59,47 @@ export async function deliverBatch(
   return done;
 }
 
+/**
+ * Runs a batch that may mix partitions (each partition's messages in order) through the handler
+ * with the bus's retry rules and returns the messages that are done (handled or dead-lettered)
+ * and may be acknowledged. The whole batch goes to the handler at once; if that throws, each
+ * partition's messages are retried one at a time, in order, the partitions side by side, so a
+ * failing message holds back only the messages behind it in its own partition. Messages not done
+ * (the consumer stopped meanwhile) are not returned and stay unacknowledged.
+ */
+export async function deliverAcrossPartitions(
+  batch: Delivery[],
+  handler: BatchHandler,
+  context: DeliveryContext,
+  batched = true,
+): Promise<Delivery[]> {
+  if (batch.length === 0 || context.signal.aborted) return [];
+  if (batched && batch.length > 1) {
+    try {
+      await handler(batch);
+      return batch;
+    } catch {
+      // Isolate the failure, as deliverBatch does, partition by partition.
+    }
+  }
+  const partitions = new Map<number, Delivery[]>();
+  for (const message of batch) {
+    const messages = partitions.get(message.partition) ?? [];
+    messages.push(message);
+    partitions.set(message.partition, messages);
+  }
+  const done = new Set<Delivery>();
+  await Promise.all(
+    [...partitions.values()].map(async (messages) => {
+      for (const message of messages) {
+        if (!(await deliverOne(message, handler, context))) return;
+        done.add(message);
+      }
+    }),
+  );
+  return batch.filter((message) => done.has(message));
+}
+
 async function deliverOne(message: Delivery, handler: BatchHandler, context: DeliveryContext): Promise<boolean> {
   const { policy, signal } = context;
   // Failures that count against maxAttempts: a dependency being down is not the message's fault.

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DependencyUnavailableError, PoisonMessageError, type Delivery } from "./bus";
-import { deliverBatch, type DeliveryContext } from "./delivery";
+import { deliverAcrossPartitions, deliverBatch, type DeliveryContext } from "./delivery";
 
 const message = (position: string): Delivery => ({ topic: "t", partition: 0, position, key: "k", value: "{}", headers: {}, attempt: 1 });
 
@@ -56,5 +56,59 @@ describe("retries while a dependency is down", () => {
       throw new DependencyUnavailableError("down");
     }, value);
     expect({ done, deadLettered }).toEqual({ done: 0, deadLettered: [] });
+  });
+});
+
+describe("batches across partitions", () => {
+  const at = (partition: number, position: string): Delivery => ({ ...message(position), partition });
+
+  test("a batch that succeeds goes to the handler once, whole, in order", async () => {
+    const { value } = context();
+    const calls: string[][] = [];
+    const batch = [at(0, "a1"), at(3, "b1"), at(0, "a2"), at(3, "b2")];
+    const done = await deliverAcrossPartitions(batch, async (messages) => void calls.push(messages.map((m) => m.position)), value);
+    expect(calls).toEqual([["a1", "b1", "a2", "b2"]]);
+    expect(done).toEqual(batch);
+  });
+
+  test("when it fails, a failing message holds back only its own partition's messages, which stay in order", async () => {
+    const { value, deadLettered } = context();
+    const handled: string[] = [];
+    const failing = new Set(["a2"]);
+    let releaseA!: () => void;
+    const aRetrying = new Promise<void>((resolve) => (releaseA = resolve));
+    const done = await deliverAcrossPartitions(
+      [at(0, "a1"), at(1, "b1"), at(0, "a2"), at(1, "b2"), at(0, "a3"), at(1, "b3")],
+      async (messages) => {
+        if (messages.length > 1) throw new Error("the whole batch fails: one of its messages is bad");
+        const [m] = messages as [Delivery];
+        if (failing.has(m.position)) {
+          // Partition 1 is done before partition 0's bad message has used its retries.
+          await aRetrying;
+          throw new Error("bad message");
+        }
+        handled.push(m.position);
+        if (m.position === "b3") releaseA();
+      },
+      value,
+    );
+    expect(handled.filter((p) => p.startsWith("b"))).toEqual(["b1", "b2", "b3"]);
+    expect(handled.filter((p) => p.startsWith("a"))).toEqual(["a1", "a3"]);
+    expect(handled.indexOf("b3")).toBeLessThan(handled.indexOf("a3"));
+    expect(deadLettered).toEqual([{ position: "a2", attempts: 3 }]);
+    // Dead-lettered counts as done: every message may be acknowledged, returned in batch order.
+    expect(done.map((m) => m.position)).toEqual(["a1", "b1", "a2", "b2", "a3", "b3"]);
+  });
+
+  test("a consumer that stops mid-way returns only what is done; the rest stays unacknowledged", async () => {
+    const stop = new AbortController();
+    const { value } = context(stop.signal);
+    const done = await deliverAcrossPartitions([at(0, "a1"), at(1, "b1"), at(0, "a2")], async (messages) => {
+      if (messages.length > 1) throw new Error("isolate");
+      if (messages[0]!.position === "a1") return;
+      stop.abort();
+      throw new DependencyUnavailableError("down");
+    }, value);
+    expect(done.map((m) => m.position)).toEqual(["a1"]);
   });
 });

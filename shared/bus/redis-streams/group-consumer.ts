@@ -2,7 +2,7 @@ import type Redis from "ioredis";
 import type { BatchHandler } from "../bus";
 import { sleep, type DeliveryContext } from "../delivery";
 import type { BusLogger } from "../logger";
-import { readPartition } from "./partition-reader";
+import { MemberReader } from "./member-reader";
 import type { StreamKeys } from "./stream-entries";
 
 // Lease scripts compare the owner before touching the key, so a member whose lease lapsed and
@@ -21,15 +21,9 @@ export interface GroupConsumerOptions {
   maxBatchSize: number;
   blockMs: number;
   leaseMs: number;
-  /** Builds each partition's delivery context; its signal is aborted when the bus dies. */
+  /** Builds the delivery context of the member's reader; its signal is aborted when the subscription stops or the bus dies. */
   context(stop: AbortSignal): DeliveryContext;
   logger?: BusLogger;
-}
-
-interface OwnedPartition {
-  stop: AbortController;
-  connection: Redis;
-  done: Promise<void>;
 }
 
 /**
@@ -38,13 +32,29 @@ interface OwnedPartition {
  * renews them every third of the lease time, takes free ones up to its fair share and hands back
  * extras. Only the lease holder reads a partition, which is what keeps per-key order; when a
  * member dies its leases lapse and the others take its partitions over, pending entries first.
+ * One MemberReader reads all the member's partitions with one blocking read.
  */
 export class GroupConsumer {
-  readonly #owned = new Map<number, OwnedPartition>();
   readonly #stopping = new AbortController();
+  /** Aborted when the bus dies or the subscription stops: retries end, nothing new starts. */
+  readonly #delivering = new AbortController();
+  readonly #connection: Redis;
+  readonly #reader: MemberReader;
   #loop: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: GroupConsumerOptions) {}
+  constructor(private readonly options: GroupConsumerOptions) {
+    const { commands, keys, topic, group, memberId } = options;
+    this.#connection = commands.duplicate();
+    this.#reader = new MemberReader({
+      ...options,
+      connection: this.#connection,
+      consumer: memberId,
+      keys,
+      topic,
+      group,
+      context: options.context(this.#delivering.signal),
+    });
+  }
 
   async start(): Promise<void> {
     const { commands, keys, topic, group } = this.options;
@@ -55,26 +65,28 @@ export class GroupConsumer {
       });
     }
     await this.#balance();
+    this.#reader.start();
     this.#loop = this.#heartbeat();
   }
 
-  /** Stops reading: in-flight batches finish and are acknowledged, leases are handed back. */
+  /** Stops reading: the in-flight batch finishes and is acknowledged, leases are handed back. */
   async stop(): Promise<void> {
     this.#stopping.abort();
+    this.#delivering.abort();
     await this.#loop;
-    await Promise.all([...this.#owned.keys()].map((partition) => this.#release(partition)));
+    const owned = this.#reader.partitions;
+    await this.#reader.stop();
+    this.#connection.disconnect();
     const { commands, keys, topic, group, memberId } = this.options;
+    await Promise.all(owned.map((partition) => commands.eval(RELEASE, 1, keys.lease(topic, group, partition), memberId).catch(() => {})));
     await commands.zrem(keys.members(topic, group), memberId).catch(() => {});
   }
 
   /** Dies: no more acks, no lease hand-back; others take over when the leases lapse. */
   abort(): void {
     this.#stopping.abort();
-    for (const owned of this.#owned.values()) {
-      owned.stop.abort();
-      owned.connection.disconnect();
-    }
-    this.#owned.clear();
+    this.#delivering.abort();
+    this.#reader.abort();
   }
 
   async #heartbeat(): Promise<void> {
@@ -96,56 +108,34 @@ export class GroupConsumer {
     const live = await commands.zrange(members, 0, -1);
     const fairShare = Math.ceil(keys.partitions / Math.max(1, live.length));
 
-    for (const partition of [...this.#owned.keys()]) {
+    for (const partition of this.#reader.partitions) {
       const renewed = await commands.eval(RENEW, 1, keys.lease(topic, group, partition), memberId, leaseMs);
-      if (renewed !== 1) await this.#lost(partition);
+      if (renewed !== 1) {
+        // Our lease lapsed and someone else may be reading: stop reading it at once.
+        this.#reader.drop(partition);
+        this.options.logger?.warn("redis partition lease lost", { topic, partition });
+      }
     }
-    for (const partition of [...this.#owned.keys()].slice(fairShare)) await this.#release(partition);
+    for (const partition of this.#reader.partitions.slice(fairShare)) await this.#release(partition);
 
     // Start looking at a member-specific offset so members do not all race for partition 0.
     const offset = Math.max(0, live.indexOf(memberId)) * fairShare;
-    for (let i = 0; i < keys.partitions && this.#owned.size < fairShare; i++) {
+    const owned = new Set(this.#reader.partitions);
+    for (let i = 0; i < keys.partitions && owned.size < fairShare; i++) {
       const partition = (offset + i) % keys.partitions;
-      if (this.#owned.has(partition) || this.#stopping.signal.aborted) continue;
+      if (owned.has(partition) || this.#stopping.signal.aborted) continue;
       const taken = await commands.set(keys.lease(topic, group, partition), memberId, "PX", leaseMs, "NX");
-      if (taken === "OK") this.#read(partition);
+      if (taken === "OK") {
+        owned.add(partition);
+        this.#reader.add(partition);
+      }
     }
   }
 
-  #read(partition: number): void {
-    const { commands, keys, topic, memberId } = this.options;
-    const stop = new AbortController();
-    const connection = commands.duplicate();
-    const done = readPartition({
-      ...this.options,
-      connection,
-      partition,
-      stream: keys.stream(topic, partition),
-      consumer: memberId,
-      context: this.options.context(stop.signal),
-    });
-    this.#owned.set(partition, { stop, connection, done });
-  }
-
-  /** Hands a partition back after its in-flight batch is done and acknowledged. */
+  /** Hands a partition back once the reader has finished with it (its messages acknowledged). */
   async #release(partition: number): Promise<void> {
-    const owned = this.#owned.get(partition);
-    if (!owned) return;
-    this.#owned.delete(partition);
-    owned.stop.abort();
-    await owned.done;
-    owned.connection.disconnect();
+    await this.#reader.remove(partition);
     const { commands, keys, topic, group, memberId } = this.options;
     await commands.eval(RELEASE, 1, keys.lease(topic, group, partition), memberId).catch(() => {});
-  }
-
-  /** Our lease lapsed and someone else may be reading: stop at once. */
-  async #lost(partition: number): Promise<void> {
-    const owned = this.#owned.get(partition);
-    if (!owned) return;
-    this.#owned.delete(partition);
-    owned.stop.abort();
-    owned.connection.disconnect();
-    this.options.logger?.warn("redis partition lease lost", { topic: this.options.topic, partition });
   }
 }

@@ -215,7 +215,7 @@ export function busContract(name: string, adapter: ContractAdapter): void {
       expect(dead[0]!.headers["x-attempts"]).toBe("1");
     });
 
-    test("batches hold one partition's messages in order; a failing batch is retried message by message", async () => {
+    test("batches keep each partition's messages in order; a failing batch is retried message by message", async () => {
       const topic = freshTopic();
       const consumer = await member();
       const batches: string[][] = [];

@@ -1,0 +1,224 @@
+import type Redis from "ioredis";
+import type { BatchHandler, Delivery } from "../bus";
+import { deliverAcrossPartitions, sleep, type DeliveryContext } from "../delivery";
+import type { BusLogger } from "../logger";
+import { Notifier } from "../notifier";
+import { toDelivery, trimConsumed, type RawEntry, type StreamKeys } from "./stream-entries";
+
+export interface MemberReaderOptions {
+  /** A connection of its own: a blocking XREADGROUP holds every other command on its connection. */
+  connection: Redis;
+  /** The shared command connection: XAUTOCLAIM, CLIENT UNBLOCK, trimming. */
+  commands: Redis;
+  keys: StreamKeys;
+  topic: string;
+  group: string;
+  consumer: string;
+  handler: BatchHandler;
+  batched: boolean;
+  maxBatchSize: number;
+  blockMs: number;
+  context: DeliveryContext;
+  logger?: BusLogger;
+}
+
+const TRIM_EVERY_MS = 10_000;
+
+/**
+ * Reads, for one member of a group, every partition stream whose lease the member holds, with ONE
+ * blocking XREADGROUP over all of them: a batch may so hold several partitions' messages (each
+ * partition's in order), and a quiet topic costs one waiting read, not one per partition.
+ *
+ * A partition added to the reader is read from its pending entries first — a previous owner's
+ * are claimed to us (XAUTOCLAIM), then our own history is read (ID 0) — and only then from new
+ * entries (`>`). Entries are acknowledged (XACK) only after the handler is done with them; the
+ * acks go out on the reading connection ahead of the next read, in the same write. After a Redis
+ * error every partition starts over from its pending entries, so nothing unacknowledged is
+ * skipped (the inbox de-duplicates what comes twice).
+ */
+export class MemberReader {
+  /** Owned partitions: "pending" until their pending entries have been read, then "live". */
+  readonly #partitions = new Map<number, "pending" | "live">();
+  readonly #changed = new Notifier();
+  readonly #stopping = new AbortController();
+  #loop: Promise<void> = Promise.resolve();
+  /** Resolves when the round in progress (a read and the handling of what it returned) ends. */
+  #round: Promise<void> = Promise.resolve();
+  /** Acks sent ahead of the next read, to be checked once it answers. */
+  #acks: Promise<unknown>[] = [];
+  /** The reading connection's CLIENT ID, to interrupt its blocking read; undefined until known. */
+  #clientId: number | undefined;
+  #blocked = false;
+
+  constructor(private readonly options: MemberReaderOptions) {
+    // A reconnected connection is a new client with a new id.
+    options.connection.on("close", () => (this.#clientId = undefined));
+  }
+
+  start(): void {
+    this.#loop = this.#run();
+  }
+
+  /** Starts reading a partition (its pending entries first). */
+  add(partition: number): void {
+    this.#partitions.set(partition, "pending");
+    this.#changed.notify();
+    this.#interrupt();
+  }
+
+  /**
+   * Stops reading a partition and resolves once nothing more of it will be handled: the round in
+   * progress is over and its messages acknowledged. Then its lease may be handed back.
+   */
+  async remove(partition: number): Promise<void> {
+    if (!this.#partitions.delete(partition)) return;
+    this.#interrupt();
+    await this.#round;
+  }
+
+  /** Our lease lapsed and someone else may be reading it: leave it out of the next read at once. */
+  drop(partition: number): void {
+    this.#partitions.delete(partition);
+    this.#interrupt();
+  }
+
+  get partitions(): number[] {
+    return [...this.#partitions.keys()];
+  }
+
+  /** Finishes the round in progress (its messages are acknowledged), then stops. */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    this.#changed.notify();
+    this.#interrupt();
+    await this.#loop;
+    await Promise.allSettled(this.#acks);
+  }
+
+  /** Dies: nothing more is handled or acknowledged. */
+  abort(): void {
+    this.#stopping.abort();
+    this.#changed.notify();
+    this.options.connection.disconnect();
+  }
+
+  async #run(): Promise<void> {
+    const { logger, keys, topic, group } = this.options;
+    let lastTrim = Date.now();
+    while (!this.#stopping.signal.aborted) {
+      let endRound!: () => void;
+      this.#round = new Promise((resolve) => (endRound = resolve));
+      try {
+        if (this.#partitions.size === 0) await this.#changed.wait(this.options.blockMs);
+        else if ([...this.#partitions.values()].includes("pending")) await this.#readPending();
+        else await this.#readNew();
+        if (Date.now() - lastTrim > TRIM_EVERY_MS) {
+          lastTrim = Date.now();
+          for (const partition of this.#partitions.keys()) await trimConsumed(this.options.commands, keys.stream(topic, partition));
+        }
+      } catch (error) {
+        this.#acks = [];
+        if (this.#stopping.signal.aborted) return endRound();
+        logger?.error("redis group reader failed, restarting from pending entries", { topic, group, error: String(error) });
+        for (const partition of this.#partitions.keys()) this.#partitions.set(partition, "pending");
+        await sleep(1_000, this.#stopping.signal);
+      } finally {
+        endRound();
+      }
+    }
+  }
+
+  /** Claims the pending partitions' entries from their previous owners, then reads our history of them. */
+  async #readPending(): Promise<void> {
+    const pending = [...this.#partitions].filter(([, state]) => state === "pending").map(([partition]) => partition);
+    for (const partition of pending) await this.#claimPending(partition);
+    const reply = await this.options.connection.call(
+      "XREADGROUP", "GROUP", this.options.group, this.options.consumer, "COUNT", this.options.maxBatchSize,
+      "STREAMS", ...pending.map((partition) => this.#stream(partition)), ...pending.map(() => "0"),
+    );
+    const entries = this.#entriesOf(reply);
+    const withEntries = new Set(entries.map(({ partition }) => partition));
+    // A partition with no history left is caught up (unless it was dropped meanwhile).
+    for (const partition of pending) if (!withEntries.has(partition) && this.#partitions.has(partition)) this.#partitions.set(partition, "live");
+    await this.#handle(entries);
+    await this.#settleAcks();
+  }
+
+  /** One blocking read of new entries over every live partition. */
+  async #readNew(): Promise<void> {
+    const live = [...this.#partitions.keys()];
+    this.#clientId ??= Number(await this.options.connection.call("CLIENT", "ID"));
+    this.#blocked = true;
+    let reply: unknown;
+    try {
+      reply = await this.options.connection.call(
+        "XREADGROUP", "GROUP", this.options.group, this.options.consumer, "COUNT", this.options.maxBatchSize,
+        "BLOCK", this.options.blockMs, "STREAMS", ...live.map((partition) => this.#stream(partition)), ...live.map(() => ">"),
+      );
+    } finally {
+      this.#blocked = false;
+    }
+    await this.#settleAcks();
+    await this.#handle(this.#entriesOf(reply));
+  }
+
+  /** Runs entries through the handler in batches and sends the acks of the done ones ahead of the next read. */
+  async #handle(entries: { partition: number; entry: RawEntry }[]): Promise<void> {
+    const { topic, handler, batched, maxBatchSize, context } = this.options;
+    const acks = new Map<number, string[]>();
+    const ack = (partition: number, id: string) => acks.set(partition, [...(acks.get(partition) ?? []), id]);
+    // Entries trimmed away while pending come back without fields: nothing to handle, just ack them.
+    const live: Delivery[] = [];
+    for (const { partition, entry } of entries) {
+      if (entry[1] === null) ack(partition, entry[0]);
+      else live.push(toDelivery(topic, partition, entry));
+    }
+    for (let start = 0; start < live.length && !context.signal.aborted; start += maxBatchSize) {
+      const done = await deliverAcrossPartitions(live.slice(start, start + maxBatchSize), handler, context, batched);
+      for (const message of done) ack(message.partition, message.position);
+    }
+    for (const [partition, ids] of acks) {
+      this.#acks.push(this.options.connection.call("XACK", this.#stream(partition), this.options.group, ...ids));
+    }
+  }
+
+  /** Waits for the acks sent so far; one that failed fails the round (and everything is read again from pending). */
+  async #settleAcks(): Promise<void> {
+    const acks = this.#acks;
+    this.#acks = [];
+    await Promise.all(acks);
+  }
+
+  /** Takes over every entry of the group still pending on the partition's stream (a previous owner's). */
+  async #claimPending(partition: number): Promise<void> {
+    let cursor = "0-0";
+    do {
+      const reply = (await this.options.commands.call(
+        "XAUTOCLAIM", this.#stream(partition), this.options.group, this.options.consumer, 0, cursor, "COUNT", 1_000, "JUSTID",
+      )) as [string, string[], string[]?];
+      cursor = reply[0];
+    } while (cursor !== "0-0");
+  }
+
+  /** Interrupts a blocking read, so the next one reads the new set of partitions (or the loop stops). */
+  #interrupt(): void {
+    if (this.#blocked && this.#clientId !== undefined) {
+      this.options.commands.call("CLIENT", "UNBLOCK", this.#clientId).catch(() => {});
+    }
+  }
+
+  #stream(partition: number): string {
+    return this.options.keys.stream(this.options.topic, partition);
+  }
+
+  /** The entries of an XREADGROUP reply over several streams, each with its partition, stream by stream. */
+  #entriesOf(reply: unknown): { partition: number; entry: RawEntry }[] {
+    if (!Array.isArray(reply)) return [];
+    const entries: { partition: number; entry: RawEntry }[] = [];
+    for (const [stream, streamEntries] of reply as [string, RawEntry[] | null][]) {
+      const partition = Number(stream.slice(stream.lastIndexOf(":") + 1));
+      for (const entry of streamEntries ?? []) entries.push({ partition, entry });
+    }
+    return entries;
+  }
+}

@@ -44,7 +44,7 @@ export class MemberReader {
   #loop: Promise<void> = Promise.resolve();
   /** Resolves when the round in progress (a read and the handling of what it returned) ends. */
   #round: Promise<void> = Promise.resolve();
-  /** Acks sent ahead of the next read, to be checked once it answers. */
+  /** Acks sent ahead of the next read, to be checked once it answers: each settles to its error, if any. */
   #acks: Promise<unknown>[] = [];
   /** The reading connection's CLIENT ID, to interrupt its blocking read; undefined until known. */
   #clientId: number | undefined;
@@ -53,6 +53,8 @@ export class MemberReader {
   constructor(private readonly options: MemberReaderOptions) {
     // A reconnected connection is a new client with a new id.
     options.connection.on("close", () => (this.#clientId = undefined));
+    // Failures reach the reading loop through its commands (the shared connection logs the errors).
+    options.connection.on("error", () => {});
   }
 
   start(): void {
@@ -178,7 +180,8 @@ export class MemberReader {
       for (const message of done) ack(message.partition, message.position);
     }
     for (const [partition, ids] of acks) {
-      this.#acks.push(this.options.connection.call("XACK", this.#stream(partition), this.options.group, ...ids));
+      // Caught at once: an ack that fails while nobody awaits it must not become an unhandled rejection.
+      this.#acks.push(this.options.connection.call("XACK", this.#stream(partition), this.options.group, ...ids).then(() => undefined, (error: unknown) => error ?? new Error("XACK failed")));
     }
   }
 
@@ -186,7 +189,8 @@ export class MemberReader {
   async #settleAcks(): Promise<void> {
     const acks = this.#acks;
     this.#acks = [];
-    await Promise.all(acks);
+    const failed = (await Promise.all(acks)).find((outcome) => outcome !== undefined);
+    if (failed !== undefined) throw failed;
   }
 
   /** Takes over every entry of the group still pending on the partition's stream (a previous owner's). */

@@ -114,8 +114,11 @@ export class RedisBus implements Bus, Abortable {
 
   async subscribeBroadcast(topic: string, handler: MessageHandler): Promise<Subscription> {
     if (this.#closed) throw new Error("bus is closed");
+    const connection = this.#commands.duplicate();
+    // Its failures reach the reader through its commands; the shared connection logs the errors.
+    connection.on("error", () => {});
     const reader = new BroadcastReader(
-      this.#commands.duplicate(), this.#commands, topic, this.#keys.streams(topic), handler,
+      connection, this.#commands, topic, this.#keys.streams(topic), handler,
       this.#options.blockMs, this.#options.logger,
     );
     await reader.start();

@@ -20,7 +20,8 @@ export interface PaidBatch {
 export async function payOrders(trx: Kysely<PaymentsDatabase>, orders: OrderCreated[]): Promise<PaidBatch> {
   const payloads = orders.map((order) => order.payload);
   const attempts = await debitOrders(trx, payloads);
-  const results = payloads.map((payload, index) => decidePayment(payload, attempts[index]!));
+  // An order cancelled before its payment gets no result (see decidePayment).
+  const results = payloads.map((payload, index) => decidePayment(payload, attempts[index]!)).filter((result) => result !== undefined);
   const messages = await enqueue(
     trx,
     paymentsSchema,

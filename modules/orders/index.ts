@@ -1,10 +1,17 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
-import { paymentProcessedEnvelope, paymentProcessedTopic } from "../../shared/contracts";
+import {
+  paymentProcessedEnvelope,
+  paymentProcessedTopic,
+  refundProcessedEnvelope,
+  refundProcessedTopic,
+  refundRequestedTopic,
+} from "../../shared/contracts";
 import { migrate } from "../../shared/db";
-import { MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
+import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
 import { markPaymentPending } from "./application/mark-payment-pending";
+import { recordRefundResults } from "./application/record-refund-results";
 import { ordersSchema } from "./db/orders.repository";
 import type { OrdersDatabase } from "./db/orders.tables";
 import { ordersMigrations } from "./db/migrations/001-create-orders";
@@ -15,12 +22,13 @@ import { OrderUpdatesHub } from "./live/order-updates-hub";
 import { orderUpdatesTopic, publishOrderUpdates } from "./live/order-updates";
 import { OrderIntake } from "./application/order-intake";
 
-/** The consumer group of the Orders context on `payment-processed`. */
+/** The consumer group of the Orders context on `payment-processed` and `refund-processed`. */
 export const ordersGroup = "orders";
 
 /**
  * The Orders bounded context's only door: the orders API, the relay that publishes order-created
- * (and marks orders PaymentPending), the consumer of payment results, and the live status page.
+ * (and marks orders PaymentPending), the consumers of payment results and of refund results, and
+ * the live status page.
  */
 export function createOrdersModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
@@ -31,25 +39,34 @@ export function createOrdersModule(ports: ModulePorts): Module {
     module: "orders",
     schema: ordersSchema,
     db,
-    // Final statuses are published by the payment-results consumer as soon as they commit; the
-    // relay publishes order-created (marking orders PaymentPending) and whatever that missed.
-    publishedAtCommit: [orderUpdatesTopic],
+    // Status changes and refund requests are published by their writers (the consumers, the cancel
+    // route) as soon as they commit; the relay publishes order-created (marking orders
+    // PaymentPending) and whatever the writers missed.
+    publishedAtCommit: [orderUpdatesTopic, refundRequestedTopic],
     onPublished: async (trx, rows) => {
       const changes = await markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows);
       return () => publishOrderUpdates(ports.bus, logger, changes);
     },
-    consume: {
-      topic: paymentProcessedTopic,
-      group: ordersGroup,
-      envelope: paymentProcessedEnvelope,
-      // One statement per batch: inbox rows, status changes and their live updates commit together.
-      effects: recordPaymentResultsEffects,
-    },
+    consume: [
+      inboxConsumer({
+        topic: paymentProcessedTopic,
+        group: ordersGroup,
+        envelope: paymentProcessedEnvelope,
+        // One statement per batch: inbox rows, status changes and their live updates commit together.
+        effects: recordPaymentResultsEffects,
+      }),
+      inboxConsumer({
+        topic: refundProcessedTopic,
+        group: ordersGroup,
+        envelope: refundProcessedEnvelope,
+        apply: (trx, results) => recordRefundResults(trx as Kysely<OrdersDatabase>, results),
+      }),
+    ],
   });
   const intake = new OrderIntake(db);
   ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();
-  routes.route("/", ordersRoutes(db, intake, ports.auth));
+  routes.route("/", ordersRoutes(db, intake, ports.auth, (written) => messaging.publish(written)));
   mountLiveRoutes(routes, hub, ports.auth);
 
   return {

@@ -1,21 +1,31 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
-import { orderCreatedEnvelope, orderCreatedTopic, paymentProcessedTopic } from "../../shared/contracts";
+import {
+  orderCreatedEnvelope,
+  orderCreatedTopic,
+  paymentProcessedTopic,
+  refundProcessedTopic,
+  refundRequestedEnvelope,
+  refundRequestedTopic,
+} from "../../shared/contracts";
 import { migrate } from "../../shared/db";
-import { MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
+import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
+import { answerRefundRequests } from "./application/refund-orders";
 import { paymentsSchema } from "./db/accounts.repository";
 import { payOrdersEffects } from "./db/pay-orders.statement";
 import { paymentsMigrations } from "./db/migrations/001-create-payments";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { accountsRoutes } from "./http/accounts.routes";
 
-/** The consumer group of the Payments context on `order-created`. */
+/** The consumer group of the Payments context on `order-created` and `refund-requested`. */
 export const paymentsGroup = "payments";
 
 /**
- * The Payments bounded context's only door: accounts and deposits over HTTP, and the consumer
- * that pays each order exactly once (inbox + atomic debit + outbox in one transaction).
+ * The Payments bounded context's only door: accounts and deposits over HTTP, the consumer that
+ * pays each order exactly once (inbox + atomic debit + outbox in one transaction), and the one
+ * that answers refund requests: each cancelled order's debit credited back once, or the order
+ * never debited (migration 003-refunds).
  */
 export function createPaymentsModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
@@ -27,14 +37,22 @@ export function createPaymentsModule(ports: ModulePorts): Module {
     module: "payments",
     schema: paymentsSchema,
     db,
-    publishedAtCommit: [paymentProcessedTopic],
-    consume: {
-      topic: orderCreatedTopic,
-      group: paymentsGroup,
-      envelope: orderCreatedEnvelope,
-      // One statement per batch: inbox rows, debits, ledger rows and results commit together.
-      effects: payOrdersEffects,
-    },
+    publishedAtCommit: [paymentProcessedTopic, refundProcessedTopic],
+    consume: [
+      inboxConsumer({
+        topic: orderCreatedTopic,
+        group: paymentsGroup,
+        envelope: orderCreatedEnvelope,
+        // One statement per batch: inbox rows, debits, ledger rows and results commit together.
+        effects: payOrdersEffects,
+      }),
+      inboxConsumer({
+        topic: refundRequestedTopic,
+        group: paymentsGroup,
+        envelope: refundRequestedEnvelope,
+        apply: (trx, requests) => answerRefundRequests(trx as Kysely<PaymentsDatabase>, requests),
+      }),
+    ],
   });
   const routes: OpenAPIHono = accountsRoutes(db, ports.auth);
 

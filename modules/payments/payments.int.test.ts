@@ -280,7 +280,7 @@ for (const busKind of ["memory", "redis"] as const) {
         for (const userId of users) {
           const attempts = batches.flatMap((batch, b) => batch.map((item, i) => ({ item, attempt: outcomes[b]![i]! }))).filter(({ item }) => item.userId === userId);
           expect(attempts.filter(({ attempt }) => attempt.debited)).toHaveLength(10);
-          expect(attempts.filter(({ attempt }) => !attempt.debited && !attempt.alreadyDebited && attempt.balance === 0)).toHaveLength(30);
+          expect(attempts.filter(({ attempt }) => !attempt.debited && "alreadyDebited" in attempt && !attempt.alreadyDebited && attempt.balance === 0)).toHaveLength(30);
           expect(await balanceOf(userId)).toBe(0);
           expect(await ledgerSumOf(userId)).toBe(0);
           expect((await ledgerOf(userId)).every((row) => row.balance_after >= 0)).toBe(true);

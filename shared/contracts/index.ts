@@ -1,3 +1,5 @@
 export * from "./envelope";
 export * from "./order-created";
 export * from "./payment-processed";
+export * from "./refund-requested";
+export * from "./refund-processed";

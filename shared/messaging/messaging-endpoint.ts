@@ -7,52 +7,64 @@ import type { QueuedMessage } from "./outbox";
 import { OutboxRelay, type OutboxRow } from "./outbox-relay";
 import { CommittedPublisher } from "./publish-committed";
 
-export interface MessagingEndpointOptions<Schema extends z.ZodType<{ id: string }>> {
+/**
+ * One inbox consumer of a module: what it reads, and its effect. Declare it with `inboxConsumer`
+ * so that `apply` sees its envelope's type.
+ */
+export type EndpointConsumer<Schema extends z.ZodType<{ id: string }> = any> = {
+  topic: string;
+  group: string;
+  envelope: Schema;
+} & (
+  | {
+      /**
+       * Applies the new messages inside the inbox's transaction and returns the outbox rows it
+       * wrote on `publishedAtCommit` topics: they are published as soon as that transaction commits.
+       */
+      apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<QueuedMessage[]>;
+    }
+  | {
+      /**
+       * The batch's effects as CTEs of one statement (`consumerStatement` in ./inbox): one round
+       * trip per batch, for the hot paths. The outbox rows of its CTE `queued` are published as
+       * soon as it commits.
+       */
+      effects(messages: z.infer<Schema>[]): RawBuilder<unknown>;
+    }
+);
+
+/** Declares a consumer of the endpoint (typing only). */
+export function inboxConsumer<Schema extends z.ZodType<{ id: string }>>(consumer: EndpointConsumer<Schema>): EndpointConsumer<Schema> {
+  return consumer;
+}
+
+export interface MessagingEndpointOptions {
   ports: Pick<ModulePorts, "db" | "bus" | "logger" | "metrics">;
   /** The module's name (metrics) and PostgreSQL schema (its outbox and inbox). */
   module: string;
   schema: string;
   /** The module's kysely with its schema applied. */
   db: Kysely<any>;
-  /** Topics the consumer's batches write and publish themselves at commit; the relay backs them up. */
+  /** Topics the consumers' batches (or `publish`'s callers) publish themselves at commit; the relay backs them up. */
   publishedAtCommit: string[];
   /** The relay's hook in the transaction that publishes a batch (see OutboxRelayOptions.onPublished). */
   onPublished?(trx: Transaction<any>, rows: OutboxRow[]): Promise<(() => Promise<void>) | void>;
-  /** The module's one consumer: what it reads, and its effect, in one of two forms. */
-  consume: {
-    topic: string;
-    group: string;
-    envelope: Schema;
-  } & (
-    | {
-        /**
-         * Applies the new messages inside the inbox's transaction and returns the outbox rows it
-         * wrote on `publishedAtCommit` topics: they are published as soon as that transaction commits.
-         */
-        apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<QueuedMessage[]>;
-      }
-    | {
-        /**
-         * The batch's effects as CTEs of one statement (`consumerStatement` in ./inbox): one round
-         * trip per batch. The outbox rows of its CTE `queued` are published as soon as it commits.
-         */
-        effects(messages: z.infer<Schema>[]): RawBuilder<unknown>;
-      }
-  );
+  /** The module's consumers, one subscription each (each topic with its own inbox transactions). */
+  consume: readonly EndpointConsumer[];
 }
 
 /**
- * A module's messaging, wired once: its outbox relay, its inbox consumer, the publisher of what the
- * consumer's batches write, and their metrics. Stopping goes in the order that loses nothing:
- * the consumer finishes its batch, the publisher marks what it published, then the relay stops.
+ * A module's messaging, wired once: its outbox relay, its inbox consumers, the publisher of what
+ * the consumers' batches write, and their metrics. Stopping goes in the order that loses nothing:
+ * the consumers finish their batches, the publisher marks what it published, then the relay stops.
  */
-export class MessagingEndpoint<Schema extends z.ZodType<{ id: string }>> {
-  readonly #options: MessagingEndpointOptions<Schema>;
+export class MessagingEndpoint {
+  readonly #options: MessagingEndpointOptions;
   readonly #publisher: CommittedPublisher;
   readonly #relay: OutboxRelay;
-  #consumer: Subscription | undefined;
+  readonly #consumers: Subscription[] = [];
 
-  constructor(options: MessagingEndpointOptions<Schema>) {
+  constructor(options: MessagingEndpointOptions) {
     this.#options = options;
     const { ports, schema, db } = options;
     const logger = ports.logger;
@@ -69,33 +81,45 @@ export class MessagingEndpoint<Schema extends z.ZodType<{ id: string }>> {
     ports.metrics.watchOutbox(options.module, () => this.#relay.state());
   }
 
-  /** Starts the relay, then the consumer. */
+  /** Starts the relay, then the consumers. */
   async start(): Promise<void> {
-    const { ports, schema, db, consume } = this.#options;
+    const { ports, schema, db } = this.#options;
     await this.#relay.start();
-    const common = {
-      bus: ports.bus,
-      db,
-      inboxSchema: schema,
-      topic: consume.topic,
-      group: consume.group,
-      schema: consume.envelope,
-      observer: ports.metrics.consumerObserver(consume.topic, consume.group),
-    };
-    this.#consumer =
-      "effects" in consume
-        ? await consumeInOneStatement({ ...common, effects: consume.effects, afterCommit: (queued) => this.#publisher.publish(queued) })
-        : await consumeOnce({
-            ...common,
-            apply: async (trx, messages) => {
-              const written = await consume.apply(trx, messages);
-              return () => this.#publisher.publish(written);
-            },
-          });
+    for (const consume of this.#options.consume) {
+      const common = {
+        bus: ports.bus,
+        db,
+        inboxSchema: schema,
+        topic: consume.topic,
+        group: consume.group,
+        schema: consume.envelope,
+        observer: ports.metrics.consumerObserver(consume.topic, consume.group),
+      };
+      this.#consumers.push(
+        "effects" in consume
+          ? await consumeInOneStatement({ ...common, effects: consume.effects, afterCommit: (queued) => this.#publisher.publish(queued) })
+          : await consumeOnce({
+              ...common,
+              apply: async (trx, messages) => {
+                const written = await consume.apply(trx, messages);
+                return () => this.#publisher.publish(written);
+              },
+            }),
+      );
+    }
+  }
+
+  /**
+   * Publishes outbox rows on `publishedAtCommit` topics that another transaction of the module
+   * (an HTTP route's) has just committed. Best effort, never throws: the relay publishes what this
+   * misses once the grace period has passed.
+   */
+  publish(written: QueuedMessage[]): Promise<void> {
+    return this.#publisher.publish(written);
   }
 
   async stop(): Promise<void> {
-    await this.#consumer?.close();
+    for (const consumer of this.#consumers.splice(0)) await consumer.close();
     await this.#publisher.flush();
     await this.#relay.stop();
   }

@@ -88,6 +88,8 @@ async function paidOrder(user: { userId: string; token: string }, amount: number
 async function rowCounts(): Promise<Record<string, number>> {
   const [row] = await sql`select
     (select count(*) from orders.orders)::int as orders,
+    (select count(*) from orders.orders where status <> 'PaymentCompleted')::int as unpaid_orders,
+    (select count(*) from orders.outbox)::int as orders_outbox,
     (select count(*) from payments.accounts)::int as accounts,
     (select count(*) from payments.ledger)::int as ledger`;
   return { ...row } as Record<string, number>;
@@ -101,6 +103,7 @@ describe("AUTH=jwt with an HS256 secret", () => {
       ["POST", "/api/orders", "/api/orders", { userId: alice.userId, amount: 5, description: "refused" }],
       ["GET", `/api/orders?userId=${alice.userId}`, "/api/orders"],
       ["GET", `/api/orders/${order.id}`, "/api/orders/{id}"],
+      ["POST", `/api/orders/${order.id}/cancel`, "/api/orders/{id}/cancel"],
       ["POST", "/api/accounts", "/api/accounts", { userId: crypto.randomUUID() }],
       ["GET", `/api/accounts/${alice.userId}`, "/api/accounts/{userId}"],
       ["POST", `/api/accounts/${alice.userId}/deposit`, "/api/accounts/{userId}/deposit", { amount: 50 }],
@@ -160,10 +163,14 @@ describe("AUTH=jwt with an HS256 secret", () => {
       expect(response.status, `${method} ${path}`).toBe(403);
       expect(response.headers.get("content-type")).toBe("application/problem+json");
     }
-    // Another user's order is not found, exactly like a missing one.
+    // Another user's order is not found, exactly like a missing one; nor can it be cancelled.
     const foreignOrder = await call("GET", `/api/orders/${bobsOrder.id}`, alice.token);
     const missingOrder = await call("GET", `/api/orders/${crypto.randomUUID()}`, alice.token);
     expect([foreignOrder.status, missingOrder.status]).toEqual([404, 404]);
+    const foreignCancel = await call("POST", `/api/orders/${bobsOrder.id}/cancel`, alice.token);
+    const missingCancel = await call("POST", `/api/orders/${crypto.randomUUID()}/cancel`, alice.token);
+    expect([foreignCancel.status, missingCancel.status]).toEqual([404, 404]);
+    expect(await foreignCancel.json()).toEqual({ ...((await missingCancel.json()) as object), detail: `no order ${bobsOrder.id}` });
     expect((await call("GET", `/api/orders/${bobsOrder.id}`, bob.token)).status).toBe(200);
     expect(await rowCounts()).toEqual(before);
 
@@ -174,6 +181,16 @@ describe("AUTH=jwt with an HS256 secret", () => {
     expect(((await deposit.json()) as { balance: number }).balance).toBe(49);
     expect((await call("GET", `/api/orders?userId=${bob.userId}`, admin)).status).toBe(200);
     expect((await call("GET", `/api/orders/${bobsOrder.id}`, admin)).status).toBe(200);
+    // The owner and an admin may cancel: Bob's paid order goes back to him.
+    const adminsCancel = await call("POST", `/api/orders/${bobsOrder.id}/cancel`, admin);
+    expect(adminsCancel.status).toBe(202);
+    expect(((await adminsCancel.json()) as { status: string }).status).toBe("RefundPending");
+    await eventually(
+      async () => ((await (await call("GET", `/api/orders/${bobsOrder.id}`, bob.token)).json()) as { status: string }).status === "Refunded",
+      15_000,
+      "Bob's order refunded",
+    );
+    expect((await call("POST", `/api/orders/${bobsOrder.id}/cancel`, bob.token)).status).toBe(202);
   }, 30_000);
 
   test("the WebSocket refuses a missing or bad token before the upgrade", async () => {

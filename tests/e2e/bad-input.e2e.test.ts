@@ -63,7 +63,7 @@ afterAll(async () => {
 
 /** Rows in every table either module writes, and the sum of the balances. */
 async function rowCounts(db: Kysely<any> = direct.kysely): Promise<Record<string, number>> {
-  const tables = ["orders.orders", "orders.outbox", "orders.inbox", "orders.idempotency_keys", "payments.accounts", "payments.ledger", "payments.outbox", "payments.inbox", "payments.idempotency_keys"];
+  const tables = ["orders.orders", "orders.outbox", "orders.inbox", "orders.idempotency_keys", "payments.accounts", "payments.ledger", "payments.outbox", "payments.inbox", "payments.idempotency_keys", "payments.refund_requests"];
   const counts = tables.map((table) => sql`(select count(*) from ${sql.table(table)})::int as ${sql.ref(table.replace(".", "_"))}`);
   const { rows } = await sql<Record<string, number>>`select ${sql.join(counts)}, (select coalesce(sum(balance), 0) from payments.accounts)::bigint as balances`.execute(db);
   return { ...rows[0]! };
@@ -268,9 +268,10 @@ describe("bad ids in paths are 400 with errors (or no route), and change nothing
     (id: string) => fetch(`${baseUrl}/api/accounts/${id}/ledger`),
     (id: string) => postJson(`/api/accounts/${id}/deposit`, { amount: 1 }),
     (id: string) => fetch(`${baseUrl}/api/orders/${id}`),
+    (id: string) => post(`/api/orders/${id}/cancel`, null, {}),
   ];
 
-  test(`GET /api/accounts/{id}, …/ledger, POST …/deposit, GET /api/orders/{id} (${runs} runs)`, async () => {
+  test(`GET /api/accounts/{id}, …/ledger, POST …/deposit, GET /api/orders/{id}, POST …/cancel (${runs} runs)`, async () => {
     await refusedWithoutEffect(fc.tuple(fc.nat(pathRoutes.length - 1), badUuidText.filter((text) => text.length > 0)), async ([route, id]) => {
       const response = await pathRoutes[route]!(encodeURIComponent(id));
       const problem = await expectProblem(response, [400, 404]);
@@ -335,6 +336,13 @@ describe("bad Idempotency-Key headers are 400, and nothing is applied", () => {
       expect(String(problem.detail)).toContain("Idempotency-Key");
     });
   });
+
+  test(`POST /api/orders/{id}/cancel of a paid order (${runs} runs)`, async () => {
+    await refusedWithoutEffect(badKey, async (key) => {
+      const problem = await expectProblem(await post(`/api/orders/${knownOrder}/cancel`, null, { "idempotency-key": key }), [400]);
+      expect(String(problem.detail)).toContain("Idempotency-Key");
+    });
+  });
 });
 
 describe("GET /ws refuses before the upgrade", () => {
@@ -363,6 +371,11 @@ describe("the checks above would see an effect", () => {
     const after = await rowCounts();
     expect(after.payments_ledger).toBe(before.payments_ledger! + 1);
     expect(after.balances).toBe(before.balances! + 1);
+    // Last, since it changes the known order for good: a valid cancel writes (the refund request).
+    expect((await post(`/api/orders/${knownOrder}/cancel`, null, { "idempotency-key": randomUUID() })).status).toBe(202);
+    const cancelled = await rowCounts();
+    expect(cancelled.orders_outbox).toBeGreaterThan(after.orders_outbox!);
+    expect(cancelled.orders_idempotency_keys).toBe(after.orders_idempotency_keys! + 1);
   });
 
   test("nothing above was a server error", () => {

@@ -6,7 +6,7 @@ import { createOrdersModule } from "../../modules/orders/index";
 import { createPaymentsModule } from "../../modules/payments/index";
 import { createBus, deadLetterTopic, type Bus, type Delivery } from "../../shared/bus";
 import { loadConfig } from "../../shared/config";
-import { maxEnvelopeBytes, newEnvelope, orderCreatedTopic, paymentProcessedTopic } from "../../shared/contracts";
+import { maxEnvelopeBytes, newEnvelope, orderCreatedTopic, paymentProcessedTopic, refundProcessedTopic, refundRequestedTopic } from "../../shared/contracts";
 import { createDatabase, type Database } from "../../shared/db";
 import { createLogger } from "../../shared/logger";
 import { startServer, type RunningServer } from "../../shared/server";
@@ -16,8 +16,8 @@ import { deleteRedisKeys } from "../../shared/testing/redis";
 import { openAccount } from "../support/walkthrough";
 
 /**
- * Poison on the bus (DESIGN §6): malformed and oversized `order-created` and `payment-processed`
- * messages, published straight onto the topics of a running mono system (Redis Streams bus, fresh
+ * Poison on the bus (DESIGN §6): malformed and oversized messages of every consumed topic
+ * (`order-created`, `payment-processed`, `refund-requested`, `refund-processed`), published straight onto the topics of a running mono system (Redis Streams bus, fresh
  * PostgreSQL database), each keyed like the valid messages behind it. Every bad one must land in
  * `<topic>.dlq` once, nothing may be written for it, and the valid ones behind it (same key, so
  * same partition, in order) must still be applied.
@@ -46,7 +46,7 @@ beforeAll(async () => {
   direct = await createDatabase<any>({ url: database.url, dataDir: "", maxConnections: 2 });
   // The test's own member of the system's bus: it publishes the poison and watches the dead letters.
   bus = await createBus({ kind: "redis", url: redisUrl, prefix });
-  for (const topic of [orderCreatedTopic, paymentProcessedTopic]) {
+  for (const topic of [orderCreatedTopic, paymentProcessedTopic, refundRequestedTopic, refundProcessedTopic]) {
     await bus.subscribe(deadLetterTopic(topic), "bad-messages-test", async (message) => void deadLetters.push(message));
   }
 }, 60_000);
@@ -230,5 +230,81 @@ describe("poison on the bus is dead-lettered, and the messages behind it still f
     // One live update per order that moved, none for the poison.
     expect(await count(sql`select count(*)::int as count from orders.outbox where topic = 'orders.order-updated'`)).toBe(updatesBefore + 3);
     console.log(`payment-processed: ${bad.length} bad messages dead-lettered, 3 valid results behind them applied`);
+  }, 60_000);
+
+  test("refund-requested: every bad message goes to refund-requested.dlq, nothing is refunded or recorded for it, the valid requests behind it are answered", async () => {
+    const userId = await openAccount(baseUrl, 10);
+    const request = () => newEnvelope(refundRequestedTopic, userId, { orderId: randomUUID(), userId }) as unknown as Record<string, unknown>;
+    const bad = badMessages(refundRequestedTopic, request, payloadFaults({ orderId: badUuid, userId: badUuid }));
+    const valid = [request(), request(), request()];
+    const before = {
+      ledger: await count(sql`select count(*)::int as count from payments.ledger`),
+      answers: await count(sql`select count(*)::int as count from payments.outbox where topic = ${refundProcessedTopic}`),
+      inbox: (await sql<{ message_id: string }>`select message_id from payments.inbox`.execute(direct.kysely)).rows.map((row) => row.message_id),
+    };
+
+    await publishInterleaved(refundRequestedTopic, userId, bad, valid.map((envelope) => JSON.stringify(envelope)));
+
+    const validOrderIds = valid.map((envelope) => (envelope.payload as { orderId: string }).orderId);
+    await eventually(
+      async () => (await count(sql`select count(*)::int as count from payments.refund_requests where order_id = any(${validOrderIds}::uuid[])`)) === 3,
+      20_000,
+      "the three valid requests behind the poison to be answered",
+    );
+    await eventually(() => deadLettersOf(refundRequestedTopic).length >= bad.length, 20_000, `${bad.length} dead letters on ${deadLetterTopic(refundRequestedTopic)}`);
+
+    expect(deadLettersOf(refundRequestedTopic).sort()).toEqual(bad.map((message) => message.value).sort());
+    expect(await deadLetteredCount(refundRequestedTopic, "payments")).toBe(bad.length);
+    expect(await count(sql`select count(*)::int as count from payments.refund_requests`)).toBe(3);
+    expect(await count(sql`select count(*)::int as count from payments.ledger`)).toBe(before.ledger);
+    expect(await count(sql`select count(*)::int as count from payments.outbox where topic = ${refundProcessedTopic}`)).toBe(before.answers + 3);
+    const inbox = (await sql<{ message_id: string }>`select message_id from payments.inbox`.execute(direct.kysely)).rows.map((row) => row.message_id);
+    expect(inbox.filter((id) => !before.inbox.includes(id)).sort()).toEqual(valid.map((envelope) => envelope.id as string).sort());
+    expect(idsOf(bad).filter((id) => inbox.includes(id))).toEqual([]);
+    // Orders hears the three answers (for orders it never placed): let that settle before the next test.
+    await eventually(
+      async () => (await count(sql`select count(*)::int as count from orders.inbox where topic = ${refundProcessedTopic}`)) === 3,
+      20_000,
+      "Orders to consume the three answers",
+    );
+    console.log(`refund-requested: ${bad.length} bad messages dead-lettered, 3 valid requests behind them answered`);
+  }, 60_000);
+
+  test("refund-processed: every bad message goes to refund-processed.dlq, no order moves for it, the valid answers behind it are applied", async () => {
+    const userId = randomUUID();
+    // Orders whose cancel awaits Payments' answer, written straight to the table: the answers come from this test.
+    const orderIds = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of orderIds) {
+      await sql`insert into orders.orders (id, user_id, amount, description, status) values (${id}, ${userId}, 100, 'cancelling', 'CancelRequested')`.execute(direct.kysely);
+    }
+    const answer = (orderId: string, status: "refunded" | "cancelled") =>
+      newEnvelope(refundProcessedTopic, userId, status === "refunded" ? { orderId, userId, status, amount: 100, balance: 1_000 } : { orderId, userId, status }) as unknown as Record<string, unknown>;
+    const bad = badMessages(refundProcessedTopic, () => answer(orderIds[0]!, "refunded"), payloadFaults({
+      orderId: badUuid,
+      userId: badUuid,
+      status: fc.oneof(fc.string({ maxLength: 12 }).filter((status) => status !== "refunded" && status !== "cancelled"), notAString),
+      amount: fc.oneof(fc.integer({ max: 0 }), fc.double({ noNaN: true }).filter((value) => !Number.isInteger(value)), fc.constantFrom("100", true)),
+      balance: fc.oneof(fc.integer({ max: -1 }), fc.double({ noNaN: true }).filter((value) => !Number.isInteger(value)), fc.constantFrom("900", true)),
+    }));
+    const valid = [answer(orderIds[0]!, "refunded"), answer(orderIds[1]!, "cancelled"), answer(orderIds[2]!, "refunded")];
+    const updatesBefore = await count(sql`select count(*)::int as count from orders.outbox where topic = 'orders.order-updated'`);
+    const inboxBefore = (await sql<{ message_id: string }>`select message_id from orders.inbox`.execute(direct.kysely)).rows.map((row) => row.message_id);
+
+    await publishInterleaved(refundProcessedTopic, userId, bad, valid.map((envelope) => JSON.stringify(envelope)));
+
+    const statuses = async () =>
+      (await sql<{ id: string; status: string }>`select id, status from orders.orders where id = any(${orderIds}::uuid[])`.execute(direct.kysely)).rows;
+    await eventually(async () => (await statuses()).every((order) => order.status !== "CancelRequested"), 20_000, "the valid answers behind the poison to be applied");
+    await eventually(() => deadLettersOf(refundProcessedTopic).length >= bad.length, 20_000, `${bad.length} dead letters on ${deadLetterTopic(refundProcessedTopic)}`);
+
+    const byId = new Map((await statuses()).map((order) => [order.id, order.status]));
+    expect(orderIds.map((id) => byId.get(id))).toEqual(["Refunded", "Cancelled", "Refunded"]);
+    expect(deadLettersOf(refundProcessedTopic).sort()).toEqual(bad.map((message) => message.value).sort());
+    expect(await deadLetteredCount(refundProcessedTopic, "orders")).toBe(bad.length);
+    const inbox = (await sql<{ message_id: string }>`select message_id from orders.inbox`.execute(direct.kysely)).rows.map((row) => row.message_id);
+    expect(inbox.filter((id) => !inboxBefore.includes(id)).sort()).toEqual(valid.map((envelope) => envelope.id as string).sort());
+    expect(idsOf(bad).filter((id) => inbox.includes(id))).toEqual([]);
+    expect(await count(sql`select count(*)::int as count from orders.outbox where topic = 'orders.order-updated'`)).toBe(updatesBefore + 3);
+    console.log(`refund-processed: ${bad.length} bad messages dead-lettered, 3 valid answers behind them applied`);
   }, 60_000);
 });

@@ -80,7 +80,7 @@ describe("the whole flow", () => {
       }
       cleanups.push(() => deleteRedisKeys(prefix, redisUrl));
       const [ordersUrl, paymentsUrl] = await Promise.all([start("orders"), start("payments")]);
-      expect(await documentedPaths(ordersUrl)).toEqual(["/api/orders", "/api/orders/{id}"]);
+      expect(await documentedPaths(ordersUrl)).toEqual(["/api/orders", "/api/orders/{id}", "/api/orders/{id}/cancel"]);
       expect((await documentedPaths(paymentsUrl)).every((path) => path.startsWith("/api/accounts"))).toBe(true);
       expect((await fetch(`${paymentsUrl}/api/orders?userId=${randomUUID()}`)).status).toBe(404);
       await walkthrough(ordersUrl, paymentsUrl);

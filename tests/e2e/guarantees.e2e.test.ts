@@ -1,21 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "kysely";
-import Redis from "ioredis";
 import { orderCreatedTopic, paymentProcessedTopic } from "../../shared/contracts";
 import { eventually } from "../../shared/testing/eventually";
-import { BusStreams } from "../support/bus-streams";
-import {
-  checkInvariants,
-  checkPaidInProcessingOrder,
-  openModuleDatabases,
-  pendingOrders,
-  statusesOf,
-  unpublishedOutboxRows,
-  type ModuleDatabases,
-} from "../support/invariants";
+import { checkInvariants, checkPaidInProcessingOrder, statusesOf, type ModuleDatabases } from "../support/invariants";
 import { startLoad, type LoadProgress } from "../support/order-load";
 import { PrivateRedis } from "../support/private-redis";
-import { SplitSystem } from "../support/split-system";
+import { settle, startHarness as startSplitHarness, type Harness } from "../support/split-harness";
 import { openAccount } from "../support/walkthrough";
 
 /**
@@ -29,37 +19,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => console.error("cleanup failed:", error));
 }, 60_000);
 
-/** A running system with what the checks need: its databases and its streams. */
-interface Harness {
-  system: SplitSystem;
-  databases: ModuleDatabases;
-  streams: BusStreams;
-}
-
-async function startHarness(busUrl: string): Promise<Harness> {
-  const system = await SplitSystem.start(busUrl);
-  cleanups.push(() => system.cleanup());
-  const databases = await openModuleDatabases(system.databaseUrls);
-  cleanups.push(() => databases.close());
-  const redis = new Redis(busUrl, { maxRetriesPerRequest: 1 });
-  redis.on("error", () => {});
-  cleanups.push(async () => redis.disconnect());
-  return { system, databases, streams: new BusStreams(redis, system.prefix) };
-}
-
-/** Waits until every order is terminal, both outboxes are published and no message is in flight. */
-async function settle({ system, databases, streams }: Harness, timeoutMs: number, what: string): Promise<void> {
-  try {
-    await eventually(
-      async () => (await pendingOrders(databases)) === 0 && (await unpublishedOutboxRows(databases)) === 0 && (await streams.inFlight()) === 0,
-      timeoutMs,
-      what,
-    );
-  } catch (error) {
-    const state = `pending orders ${await pendingOrders(databases)}, unpublished ${await unpublishedOutboxRows(databases)}, in flight ${await streams.inFlight()}`;
-    throw new Error(`${String(error)}\n${state}\n--- orders ---\n${system.output("orders")}\n--- payments ---\n${system.output("payments")}`);
-  }
-}
+const startHarness = (busUrl: string) => startSplitHarness(busUrl, (cleanup) => cleanups.push(cleanup));
 
 /** Invariants must hold; returns the report for the summary line. */
 async function expectInvariants(harness: Harness, accepted: string[]) {

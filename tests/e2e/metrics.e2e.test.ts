@@ -25,7 +25,7 @@ function parsePrometheus(text: string): Map<string, number> {
   return samples;
 }
 
-test("/metrics is Prometheus text whose counters move when orders flow", async () => {
+test("/metrics is Prometheus text whose counters move when orders flow and are cancelled", async () => {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
   const server = await startServer(
@@ -61,5 +61,14 @@ test("/metrics is Prometheus text whose counters move when orders flow", async (
   expect(after.get('gozon_messages_consumed_total{topic="payment-processed",group="orders"}')).toBe(2);
   expect(after.get("gozon_websocket_connections")).toBe(1);
   expect(after.get('gozon_outbox_oldest_unpublished_age_seconds{module="orders"}')).toBeGreaterThanOrEqual(0);
+
+  // A cancel: its route, and both refund topics' consumers, counted.
+  const paid = orders.find((order) => live.updates.some((u) => u.id === order.id && u.status === "PaymentCompleted"))!;
+  expect((await fetch(`${baseUrl}/api/orders/${paid.id}/cancel`, { method: "POST" })).status).toBe(202);
+  await eventually(() => live.updates.some((u) => u.id === paid.id && u.status === "Refunded"), 15_000, "the refund");
+  const cancelled = await scrape();
+  expect(cancelled.get('gozon_http_requests_total{method="POST",route="/api/orders/:id/cancel",status="202"}')).toBe(1);
+  expect(cancelled.get('gozon_messages_consumed_total{topic="refund-requested",group="payments"}')).toBe(1);
+  expect(cancelled.get('gozon_messages_consumed_total{topic="refund-processed",group="orders"}')).toBe(1);
   live.close();
 }, 60_000);

@@ -63,7 +63,7 @@ async function call(method: string, path: string, body: unknown, expectedStatus:
   const response = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
   if (response.status !== expectedStatus) throw new Error(`${method} ${path} → ${response.status}, expected ${expectedStatus}: ${text}`);
@@ -142,6 +142,46 @@ describe("the status page in a headless browser", () => {
     expect(await page.textContent(`tr[data-order-id="${refused.id}"] .reason`)).toBe("insufficient funds");
     expect(await page.isHidden("#empty")).toBe(true);
     await page.screenshot({ path: join(screenshotDir, "desktop-reloaded.png"), fullPage: true });
+
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  test("Cancel on a paid order: click, the row reaches Refunded without a reload, the money is back", async () => {
+    const { page, errors } = await openPage({ viewport: { width: 1100, height: 760 } });
+    const pushed: string[] = [];
+    page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => pushed.push(String(payload))));
+    await page.goto(`${baseUrl}/?userId=${userId}`);
+    await page.waitForSelector("#connection.live");
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    const balanceBefore = ((await call("GET", `/api/accounts/${userId}`, undefined, 200)) as { balance: number }).balance;
+
+    const paid = await placeOrder(page, "20", "A lamp");
+    await page.waitForSelector(statusOf(paid.id, "PaymentCompleted"));
+    expect(((await call("GET", `/api/accounts/${userId}`, undefined, 200)) as { balance: number }).balance).toBe(balanceBefore - 20);
+    const button = page.locator(`tr[data-order-id="${paid.id}"] button.cancel`);
+    expect(await button.isVisible()).toBe(true);
+    // A failed order has nothing to cancel: no button.
+    const refused = await placeOrder(page, "5000", "A boat");
+    await page.waitForSelector(statusOf(refused.id, "PaymentFailed"));
+    expect(await page.locator(`tr[data-order-id="${refused.id}"] button.cancel`).count()).toBe(0);
+
+    const [response] = await Promise.all([
+      page.waitForResponse((candidate) => candidate.request().method() === "POST" && new URL(candidate.url()).pathname === `/api/orders/${paid.id}/cancel`),
+      button.click(),
+    ]);
+    expect(response.status()).toBe(202);
+    expect(response.request().headers()["idempotency-key"]).toMatch(/^[0-9a-f-]{36}$/);
+    await page.waitForSelector(statusOf(paid.id, "Refunded"));
+    expect(await page.locator(`tr[data-order-id="${paid.id}"] button.cancel`).count()).toBe(0);
+    expect(await page.evaluate(() => "notReloaded" in window)).toBe(true);
+    const statuses = pushed
+      .map((frame) => (JSON.parse(frame) as { order: { id: string; status: string } }).order)
+      .filter((order) => order.id === paid.id)
+      .map((order) => order.status);
+    expect(statuses.slice(-2)).toEqual(["RefundPending", "Refunded"]);
+    expect(((await call("GET", `/api/accounts/${userId}`, undefined, 200)) as { balance: number }).balance).toBe(balanceBefore);
+    await page.screenshot({ path: join(screenshotDir, "desktop-refunded.png"), fullPage: true });
 
     expect(errors).toEqual([]);
     await page.context().close();

@@ -2,15 +2,17 @@ import type Redis from "ioredis";
 import { deadLetterTopic } from "../../shared/bus/bus";
 import { partitionOf } from "../../shared/bus/delivery";
 import { entryFields, StreamKeys } from "../../shared/bus/redis-streams/stream-entries";
-import { orderCreatedTopic, paymentProcessedTopic } from "../../shared/contracts";
+import { orderCreatedTopic, paymentProcessedTopic, refundProcessedTopic, refundRequestedTopic } from "../../shared/contracts";
 
 /** The partition streams per topic the processes use (RedisBus's default; REDIS_PARTITIONS is not configurable). */
 const partitions = 8;
 
-/** The consumer group of each module on the topic it consumes (modules/<module>/index.ts). */
+/** The consumer group of each module on each topic it consumes (modules/<module>/index.ts). */
 export const consumedTopics = [
   { topic: orderCreatedTopic, group: "payments" },
   { topic: paymentProcessedTopic, group: "orders" },
+  { topic: refundRequestedTopic, group: "payments" },
+  { topic: refundProcessedTopic, group: "orders" },
 ] as const;
 
 /** What an operator sees of a system's topics in Redis. */
@@ -21,7 +23,7 @@ export class BusStreams {
     this.#keys = new StreamKeys(prefix, partitions);
   }
 
-  /** Messages in the dead-letter topics of both consumed topics. */
+  /** Messages in the dead-letter topics of every consumed topic. */
   async deadLetters(): Promise<number> {
     let total = 0;
     for (const { topic } of consumedTopics) {
@@ -32,7 +34,7 @@ export class BusStreams {
 
   /**
    * Entries delivered to a group and not yet acknowledged, plus entries not yet delivered at all,
-   * over both consumed topics: 0 once the bus has nothing left in flight.
+   * over every consumed topic: 0 once the bus has nothing left in flight.
    */
   async inFlight(): Promise<number> {
     let total = 0;

@@ -9,8 +9,11 @@ export interface InvariantReport {
   orders: number;
   completed: number;
   failed: number;
+  cancelled: number;
+  refunded: number;
   accounts: number;
   debits: number;
+  refunds: number;
   violations: string[];
 }
 
@@ -25,13 +28,24 @@ interface OrderRow {
 interface LedgerRow {
   id: number;
   user_id: string;
-  kind: "deposit" | "debit";
+  kind: "deposit" | "debit" | "refund";
   amount: number;
   order_id: string | null;
   balance_after: number;
 }
 
-const terminal = new Set(["PaymentCompleted", "PaymentFailed"]);
+/** Statuses in which an order waits for no message (see modules/orders/domain/order-status.ts). */
+export const settledStatuses = ["PaymentCompleted", "PaymentFailed", "Cancelled", "Refunded"];
+const terminal = new Set(settledStatuses);
+/** What a settled status says of the order's money: [debited, refunded]. */
+const moneyOf: Record<string, [debited: boolean, refunded: boolean]> = {
+  PaymentCompleted: [true, false],
+  PaymentFailed: [false, false],
+  Cancelled: [false, false],
+  Refunded: [true, true],
+};
+/** Statuses an order with a debit may be in (a cancel may be on its way to the refund). */
+const debitedStatuses = new Set(["PaymentCompleted", "RefundPending", "CancelRequested", "Refunded"]);
 const failureReasons = new Set(["insufficient_funds", "account_not_found"]);
 
 /** Connections to both modules' databases, opened once per system under test. */
@@ -67,10 +81,23 @@ export async function checkInvariants(databases: ModuleDatabases, accepted: Iter
     orders.filter((order) => order.status === "PaymentFailed" && !failureReasons.has(order.failure_reason ?? "")).map((order) => order.id),
   );
 
-  const debitsByOrder = new Map<string, LedgerRow[]>();
-  for (const row of ledger) if (row.kind === "debit") debitsByOrder.set(row.order_id!, [...(debitsByOrder.get(row.order_id!) ?? []), row]);
+  const byOrder = (kind: LedgerRow["kind"]) => {
+    const rows = new Map<string, LedgerRow[]>();
+    for (const row of ledger) if (row.kind === kind) rows.set(row.order_id!, [...(rows.get(row.order_id!) ?? []), row]);
+    return rows;
+  };
+  const debitsByOrder = byOrder("debit");
+  const refundsByOrder = byOrder("refund");
   report("orders debited more than once", [...debitsByOrder].filter(([, rows]) => rows.length > 1).map(([orderId]) => orderId));
+  report("orders refunded more than once", [...refundsByOrder].filter(([, rows]) => rows.length > 1).map(([orderId]) => orderId));
   report("debits of no known order", [...debitsByOrder.keys()].filter((orderId) => !ordersById.has(orderId)));
+  report(
+    "refunds that are not a later credit of their order's debit (same account, same amount)",
+    [...refundsByOrder].filter(([orderId, [refund]]) => {
+      const debit = debitsByOrder.get(orderId)?.[0];
+      return !debit || debit.amount !== refund!.amount || debit.user_id !== refund!.user_id || debit.id > refund!.id;
+    }).map(([orderId]) => orderId),
+  );
   report(
     "debits that differ from their order (user or amount)",
     [...debitsByOrder].filter(([orderId, [debit]]) => {
@@ -78,24 +105,26 @@ export async function checkInvariants(databases: ModuleDatabases, accepted: Iter
       return order && (order.user_id !== debit!.user_id || order.amount !== debit!.amount);
     }).map(([orderId]) => orderId),
   );
-  report("PaymentCompleted orders without a debit", orders.filter((o) => o.status === "PaymentCompleted" && !debitsByOrder.has(o.id)).map((o) => o.id));
-  report("PaymentFailed orders with a debit", orders.filter((o) => o.status === "PaymentFailed" && debitsByOrder.has(o.id)).map((o) => o.id));
-  report("debited orders not PaymentCompleted", [...debitsByOrder.keys()].filter((id) => ordersById.has(id) && ordersById.get(id)!.status !== "PaymentCompleted"));
+  for (const [status, [debited, refunded]] of Object.entries(moneyOf)) {
+    const disagree = (o: OrderRow) => o.status === status && (debitsByOrder.has(o.id) !== debited || refundsByOrder.has(o.id) !== refunded);
+    report(`${status} orders without exactly ${debited ? "a debit" : "no debit"} and ${refunded ? "a refund" : "no refund"}`, orders.filter(disagree).map((o) => o.id));
+  }
+  report("debited orders neither paid nor being refunded", [...debitsByOrder.keys()].filter((id) => ordersById.has(id) && !debitedStatuses.has(ordersById.get(id)!.status)));
 
   report("ledger rows with a negative balance_after", ledger.filter((row) => row.balance_after < 0).map((row) => row.id));
-  // Each debit and deposit locks its account row before its ledger row is inserted, so per account
+  // Each deposit, debit and refund locks its account row before its ledger row is inserted, so per account
   // the ledger ids follow the order the balance changed in: each balance_after is the running sum.
   const running = new Map<string, number>();
   const offTrack: string[] = [];
   for (const row of ledger) {
-    const balance = (running.get(row.user_id) ?? 0) + (row.kind === "deposit" ? row.amount : -row.amount);
+    const balance = (running.get(row.user_id) ?? 0) + (row.kind === "debit" ? -row.amount : row.amount);
     running.set(row.user_id, balance);
     if (row.balance_after !== balance) offTrack.push(`ledger ${row.id}: balance_after ${row.balance_after}, running sum ${balance}`);
   }
   report("ledger rows whose balance_after is not the running sum", offTrack);
   report("accounts with a negative balance", accounts.filter((account) => account.balance < 0).map((account) => account.user_id));
   report(
-    "accounts whose balance is not deposits − debits",
+    "accounts whose balance is not deposits − debits + refunds",
     accounts
       .filter((account) => account.balance !== (running.get(account.user_id) ?? 0))
       .map((account) => `${account.user_id}: ${account.balance} ≠ ${running.get(account.user_id) ?? 0}`),
@@ -105,16 +134,19 @@ export async function checkInvariants(databases: ModuleDatabases, accepted: Iter
     orders: orders.length,
     completed: orders.filter((order) => order.status === "PaymentCompleted").length,
     failed: orders.filter((order) => order.status === "PaymentFailed").length,
+    cancelled: orders.filter((order) => order.status === "Cancelled").length,
+    refunded: orders.filter((order) => order.status === "Refunded").length,
     accounts: accounts.length,
     debits: debitsByOrder.size,
+    refunds: refundsByOrder.size,
     violations,
   };
 }
 
-/** Orders whose status is not terminal yet (what to wait on before checking the invariants). */
+/** Orders whose status is not settled yet (what to wait on before checking the invariants). */
 export async function pendingOrders(databases: ModuleDatabases): Promise<number> {
   const result = await sql<{ count: number }>`
-    select count(*)::int as count from orders.orders where status not in ('PaymentCompleted', 'PaymentFailed')`.execute(databases.orders);
+    select count(*)::int as count from orders.orders where status <> all(${settledStatuses}::text[])`.execute(databases.orders);
   return result.rows[0]!.count;
 }
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from "kysely";
 import { outboxInsert, outboxNotify, type OutboxMessage } from "../../../shared/messaging/outbox";
-import { statusesBefore, type OrderStatus } from "../domain/order-status";
+import type { OrderStatus } from "../domain/order-status";
 import type { OrdersDatabase, OrdersTable } from "./orders.tables";
 
 /** The PostgreSQL schema that holds every table of the Orders module. */
@@ -43,6 +43,14 @@ export async function findOrder(db: Db, id: string): Promise<OrderRow | undefine
   return db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
+/**
+ * The order, locked until the caller's transaction ends: a decision taken on its status holds
+ * while the transaction acts on it (no payment result or relay round moves it meanwhile).
+ */
+export async function lockOrder(trx: Db, id: string): Promise<OrderRow | undefined> {
+  return trx.selectFrom("orders").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+}
+
 /** A user's orders, newest first: `limit` rows older than the cursor `before` (an order's seq). */
 export async function listOrders(db: Db, userId: string, page: { limit: number; before?: number }): Promise<OrderRow[]> {
   let query = db.selectFrom("orders").selectAll().where("user_id", "=", userId);
@@ -57,8 +65,9 @@ export interface StatusChange {
 }
 
 /**
- * Moves each order to its `to` only from a status before it (DESIGN §8), all in one statement:
- * the condition is in the UPDATE, so a late or repeated event matches no row and changes nothing.
+ * Moves each order to its `to` only along an edge of the status graph (DESIGN §8; the graph is in
+ * SQL too, `orders.may_move`, migration 003), all in one statement: the condition is in the
+ * UPDATE, so a late or repeated event matches no row and changes nothing.
  * Orders are locked in id order (see migration 002), whoever calls (the relay's PaymentPending,
  * the payment results), so two transactions moving the same orders never deadlock. One change
  * per order (the first given wins). Returns the orders that moved.
@@ -71,7 +80,6 @@ export async function advanceStatuses(db: Db, changes: StatusChange[]): Promise<
     id: change.orderId,
     status: change.to,
     failure_reason: change.failureReason ?? null,
-    from_statuses: statusesBefore(change.to),
   }));
   const { rows } = await sql<OrderRow>`select * from orders.advance_statuses(${JSON.stringify(input)}::text::json)`.execute(db);
   return rows;

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import type { PaymentProcessed } from "../../../shared/contracts";
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
-import { statusesBefore, type OrderStatus } from "../domain/order-status";
+import type { OrderStatus } from "../domain/order-status";
 import { orderUpdatesTopic } from "../live/order-updates";
 import { orderViewJson } from "./order-view.sql";
 
@@ -9,23 +9,23 @@ import { orderViewJson } from "./order-view.sql";
  * Records a consumed batch of payment results as the effects of the consumer's one statement
  * (`consumerStatement` in shared/messaging/inbox.ts, which records the batch in the inbox as the
  * CTE `fresh`): each order whose message is in `fresh` moves to PaymentCompleted or PaymentFailed
- * (with the reason) through `orders.advance_statuses` — only from a status before it, so a late or
- * repeated result changes nothing — and each order that moved gets its live update (the order as
+ * (with the reason) through `orders.advance_statuses` — only along an edge of the status graph, so
+ * a late or repeated result, or one for a cancelled order, changes nothing — and each order that moved gets its live update (the order as
  * the API shows it) in the outbox, so browsers hear of it even after a crash. One round trip; the
  * same SQL text for every batch. One result per order: the first in the batch wins.
  */
 export function recordPaymentResultsEffects(results: readonly PaymentProcessed[]): RawBuilder<unknown> {
-  const changes = new Map<string, { message_id: string; id: string; status: OrderStatus; failure_reason: string | null; from_statuses: OrderStatus[] }>();
+  const changes = new Map<string, { message_id: string; id: string; status: OrderStatus; failure_reason: string | null }>();
   for (const { id, payload } of results) {
     if (changes.has(payload.orderId.toLowerCase())) continue;
     const to: OrderStatus = payload.status === "completed" ? "PaymentCompleted" : "PaymentFailed";
-    changes.set(payload.orderId.toLowerCase(), { message_id: id, id: payload.orderId, status: to, failure_reason: payload.reason ?? null, from_statuses: statusesBefore(to) });
+    changes.set(payload.orderId.toLowerCase(), { message_id: id, id: payload.orderId, status: to, failure_reason: payload.reason ?? null });
   }
   return sql`
     changes as (
-      select c.id, c.status, c.failure_reason, c.from_statuses
+      select c.id, c.status, c.failure_reason
       from json_to_recordset(${JSON.stringify([...changes.values()])}::text::json)
-        as c(message_id uuid, id uuid, status text, failure_reason text, from_statuses text[])
+        as c(message_id uuid, id uuid, status text, failure_reason text)
       where c.message_id in (select message_id from fresh)
     ),
     moved as (

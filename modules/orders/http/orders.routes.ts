@@ -4,10 +4,12 @@ import type { AuthPolicy } from "../../../shared/http/auth";
 import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
 import { jsonContent, problemContent } from "../../../shared/http/openapi-responses";
 import { HttpProblem } from "../../../shared/http/problem";
+import type { QueuedMessage } from "../../../shared/messaging/outbox";
+import { cancelOrder } from "../application/cancel-order";
 import type { OrderIntake } from "../application/order-intake";
 import { placeOrders } from "../application/place-order";
 import { toOrderView, type OrderView } from "../application/order-view";
-import { findOrder, listOrders } from "../db/orders.repository";
+import { findOrder, listOrders, lockOrder } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
 import { createOrderBody, idempotencyHeaders, listOrdersQuery, orderIdParams, orderPageSchema, orderSchema } from "./orders.schemas";
 
@@ -49,8 +51,35 @@ const getOrder = createRoute({
   responses: { 200: jsonContent(orderSchema, "The order"), 400: problemContent("Invalid order id"), 404: problemContent("No such order (or another user's)") },
 });
 
-/** The Orders HTTP API; with AUTH=jwt a caller sees and places only their own orders (an admin, anyone's). */
-export function ordersRoutes(db: Kysely<OrdersDatabase>, intake: OrderIntake, auth: AuthPolicy): OpenAPIHono {
+const cancel = createRoute({
+  method: "post",
+  path: "/api/orders/{id}/cancel",
+  tags,
+  summary: "Cancel an order: a paid one is refunded, an unpaid one is never charged (honours Idempotency-Key)",
+  description:
+    "202 with the order: RefundPending (it was paid) or CancelRequested (its payment result was not in yet); it then " +
+    "moves to Refunded or Cancelled once Payments has answered, pushed over the WebSocket. An order already cancelled " +
+    "or being cancelled is answered as it is, and nothing more happens. A PaymentFailed order is 409.",
+  request: { params: orderIdParams, headers: idempotencyHeaders },
+  responses: {
+    202: jsonContent(orderSchema, "The order, its cancellation under way (or done)"),
+    400: problemContent("Invalid order id or Idempotency-Key"),
+    404: problemContent("No such order (or another user's)"),
+    409: problemContent("Nothing to cancel: the order's payment failed"),
+    422: problemContent("Idempotency-Key reused for another order"),
+  },
+});
+
+/**
+ * The Orders HTTP API; with AUTH=jwt a caller sees, places and cancels only their own orders (an
+ * admin, anyone's). `publishCommitted` publishes outbox rows a request's transaction committed.
+ */
+export function ordersRoutes(
+  db: Kysely<OrdersDatabase>,
+  intake: OrderIntake,
+  auth: AuthPolicy,
+  publishCommitted: (written: QueuedMessage[]) => Promise<void>,
+): OpenAPIHono {
   const app = new OpenAPIHono();
 
   app.openapi(auth.protect(createOrder), async (c) => {
@@ -85,6 +114,25 @@ export function ordersRoutes(db: Kysely<OrdersDatabase>, intake: OrderIntake, au
     // Another user's order is as unknown as a missing one: its existence is not leaked.
     if (!row || !auth.mayActFor(c, row.user_id)) throw new HttpProblem(404, `no order ${id}`);
     return c.json(toOrderView(row), 200);
+  });
+
+  app.openapi(auth.protect(cancel), async (c) => {
+    const { id } = c.req.valid("param");
+    const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
+    let written: QueuedMessage[] = [];
+    const result = await db.transaction().execute(async (trx) => {
+      const order = await lockOrder(trx, id);
+      if (!order || !auth.mayActFor(c, order.user_id)) throw new HttpProblem(404, `no order ${id}`);
+      return once<OrderView>(trx, { scope: `cancel:${order.user_id}`, key, body: { orderId: id } }, async () => {
+        const outcome = await cancelOrder(trx, order);
+        if (outcome.kind === "refused") throw new HttpProblem(409, `order ${id} cannot be cancelled: ${outcome.reason}`);
+        if (outcome.kind === "requested") written = outcome.written;
+        return { status: 202, body: toOrderView(outcome.order) };
+      });
+    });
+    await publishCommitted(written);
+    if (result.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(result.body, 202);
   });
 
   return app;

@@ -1,7 +1,9 @@
 import type { Bus } from "../../../shared/bus/bus";
 import { envelopeSchema, newEnvelope } from "../../../shared/contracts/envelope";
 import type { Logger } from "../../../shared/logger";
-import type { OrderView } from "../application/order-view";
+import type { OutboxMessage } from "../../../shared/messaging/outbox";
+import type { OrderRow } from "../db/orders.repository";
+import { toOrderView, type OrderView } from "../application/order-view";
 import { orderSchema } from "../http/orders.schemas";
 
 /**
@@ -17,6 +19,11 @@ export const orderUpdatesTopic = "orders.order-updated";
 
 /** Each message carries the order as the API shows it (the same schema). */
 export const orderUpdatedEnvelope = envelopeSchema(orderUpdatesTopic, orderSchema);
+
+/** Outbox messages announcing that these orders changed (the payment results' statement builds its own in SQL). */
+export function orderUpdates(rows: OrderRow[]): OutboxMessage[] {
+  return rows.map((row) => ({ topic: orderUpdatesTopic, envelope: newEnvelope(orderUpdatesTopic, row.user_id, toOrderView(row)) }));
+}
 
 /**
  * Publishes order changes on the broadcast topic now, outside any transaction, in the given order

@@ -9,14 +9,19 @@ export type Account = Selectable<AccountsTable>;
 export type LedgerEntry = Selectable<LedgerTable>;
 type Db = Kysely<PaymentsDatabase>;
 
-/** Creates an empty account; undefined when the user already has one. */
+/**
+ * Creates an empty account; undefined when the user already has one. It holds the user's
+ * advisory lock (`payments.account_key`, migration 003) while it inserts: a refund request being
+ * answered for this user without an account keeps the account from appearing until it commits.
+ */
 export async function insertAccount(db: Db, userId: string): Promise<Account | undefined> {
-  return db
-    .insertInto("accounts")
-    .values({ user_id: userId, balance: 0 })
-    .onConflict((conflict) => conflict.column("user_id").doNothing())
-    .returningAll()
-    .executeTakeFirst();
+  const { rows } = await sql<Account>`
+    with locked as materialized (select pg_advisory_xact_lock(payments.account_key(${userId}::uuid)))
+    insert into payments.accounts (user_id, balance)
+    select ${userId}::uuid, 0 from locked
+    on conflict (user_id) do nothing
+    returning *`.execute(db);
+  return rows[0];
 }
 
 export async function findAccount(db: Db, userId: string): Promise<Account | undefined> {
@@ -47,13 +52,15 @@ export interface OrderDebit {
 /** What a debit attempt found: debited now, or not, and why, with the balance after it. */
 export type DebitAttempt =
   | { debited: true; balance: number }
-  | { debited: false; alreadyDebited: boolean; balance: number | undefined };
+  | { debited: false; alreadyDebited: boolean; balance: number | undefined }
+  /** The order was cancelled (a refund request came first): it is never charged. */
+  | { debited: false; cancelled: true };
 
 /**
  * The atomic debit (DESIGN §8) of a whole batch in one round trip: `payments.debit_orders` runs,
  * per order, one conditional UPDATE that succeeds only if the balance covers the amount and the
- * order has no debit yet, with its ledger row, and when nothing was debited finds out why.
- * Returns one attempt per order, in the given order. A user's orders
+ * order has no debit yet nor a refund request, with its ledger row, and when nothing was debited
+ * finds out why. Returns one attempt per order, in the given order. A user's orders
  * are debited in the given order; accounts are locked in user_id order, so concurrent batches do
  * not deadlock. No overdraft under any concurrency: the condition is checked on the locked row,
  * and the CHECK constraint and the unique debit per order back it up. Run it in the transaction
@@ -75,12 +82,13 @@ export async function debitOrders(db: Db, items: readonly OrderDebit[]): Promise
 
 function toAttempt(row: { order_id: string; outcome: DebitOutcome; balance: number | null }): DebitAttempt {
   if (row.outcome === "no_account") return { debited: false, alreadyDebited: false, balance: undefined };
+  if (row.outcome === "cancelled") return { debited: false, cancelled: true };
   if (row.balance === null) throw new Error(`payments.debit_orders answered ${row.outcome} without a balance for order ${row.order_id}`);
   if (row.outcome === "debited") return { debited: true, balance: row.balance };
   return { debited: false, alreadyDebited: row.outcome === "already_debited", balance: row.balance };
 }
 
-/** An account's ledger, newest first, `limit` rows after the cursor `before` (a ledger id). */
+/** An account's ledger (deposits, debits, refunds), newest first, `limit` rows after the cursor `before` (a ledger id). */
 export async function listLedger(db: Db, userId: string, page: { limit: number; before?: number }): Promise<LedgerEntry[]> {
   let query = db.selectFrom("ledger").selectAll().where("user_id", "=", userId);
   if (page.before !== undefined) query = query.where("id", "<", page.before);

@@ -9,7 +9,8 @@ import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain
  * CTE `fresh`): the orders whose messages are in `fresh` go through `payments.debit_orders`
  * (migration 002: the conditional debit and its ledger row per order, a user's orders in batch
  * order, accounts locked in user_id order), and each gets its payment-processed message in the
- * outbox, decided by `paymentDecisions`, in batch order. The inbox rows, the debits, the ledger
+ * outbox, decided by `paymentDecisions`, in batch order (none for an order cancelled before its
+ * payment: its refund answer says so). The inbox rows, the debits, the ledger
  * rows and the results commit together or not at all, in one round trip. The batch travels as
  * one JSON parameter and the decision table is written into the SQL text, so the text (and its
  * prepared statement) is the same for every batch.
@@ -33,6 +34,7 @@ export function payOrdersEffects(orders: readonly OrderCreated[]): RawBuilder<un
     results as (
       select gen_random_uuid() as message_id, b.n, b.order_id, b.user_id, a.outcome, a.balance
       from batch as b join attempts as a on a.n = b.n
+      where a.outcome not in (${sql.join(silentOutcomes.map((outcome) => sql.lit(outcome)))})
     ),
     queued as (
       insert into payments.outbox (message_id, topic, key, value)
@@ -58,8 +60,12 @@ export function payOrdersEffects(orders: readonly OrderCreated[]): RawBuilder<un
  * something made up.
  */
 function decide(pick: (decision: PaymentDecision) => RawBuilder<unknown>): RawBuilder<unknown> {
-  const branches = debitOutcomes.map((outcome) => sql`when ${sql.lit(outcome)} then ${pick(paymentDecisions[outcome])}`);
+  const branches = reportedOutcomes.map((outcome) => sql`when ${sql.lit(outcome)} then ${pick(paymentDecisions[outcome]!)}`);
   return sql`case r.outcome ${sql.join(branches, sql` `)} else ('no decision for the debit outcome ' || r.outcome)::int::text end`;
 }
+
+/** Outcomes that get a payment result, and those that get none (the decision table's nulls). */
+const reportedOutcomes = debitOutcomes.filter((outcome) => paymentDecisions[outcome] !== null);
+const silentOutcomes = debitOutcomes.filter((outcome) => paymentDecisions[outcome] === null);
 
 const text = (value: string | undefined) => (value === undefined ? sql`null::text` : sql`${sql.lit(value)}::text`);

@@ -10,20 +10,32 @@ export interface AccountsTable {
   updated_at: ColumnType<Date, never, Date>;
 }
 
-/** One row per deposit and per debit; the balance always equals their signed sum. */
+/**
+ * One row per deposit, debit and refund; the balance always equals their signed sum (deposits and
+ * refunds add, debits take away).
+ */
 export interface LedgerTable {
   id: Generated<number>;
   user_id: string;
-  kind: "deposit" | "debit";
+  kind: "deposit" | "debit" | "refund";
   /** Minor units, > 0. */
   amount: number;
-  /** Set on debits: at most one debit per order. */
+  /** Set on debits and refunds: at most one of each per order; a refund returns its order's debit. */
   order_id: string | null;
   balance_after: number;
+  created_at: ColumnType<Date, never, never>;
+}
+
+/** One row per cancelled order (its first refund request), with the answer it got. */
+export interface RefundRequestsTable {
+  order_id: string;
+  user_id: string;
+  status: "refunded" | "cancelled";
   created_at: ColumnType<Date, never, never>;
 }
 
 export interface PaymentsDatabase extends MessagingTables, IdempotencyTables {
   accounts: AccountsTable;
   ledger: LedgerTable;
+  refund_requests: RefundRequestsTable;
 }

@@ -68,7 +68,7 @@ const getLedger = createRoute({
   method: "get",
   path: "/api/accounts/{userId}/ledger",
   tags,
-  summary: "An account's deposits and debits, newest first",
+  summary: "An account's deposits, debits and refunds, newest first",
   request: { params: userIdParams, query: ledgerQuery },
   responses: {
     200: jsonContent(ledgerPageSchema, "A page of the ledger"),

@@ -29,9 +29,9 @@ export const ledgerQuery = z.object({
 export const ledgerEntrySchema = z
   .object({
     id: z.number().int(),
-    kind: z.enum(["deposit", "debit"]),
+    kind: z.enum(["deposit", "debit", "refund"]).openapi({ description: "A refund credits back its order's debit" }),
     amount: z.number(),
-    orderId: z.uuid().nullable(),
+    orderId: z.uuid().nullable().openapi({ description: "The order of a debit or a refund; null for a deposit" }),
     balanceAfter: z.number(),
     createdAt: z.iso.datetime(),
   })

@@ -1,0 +1,20 @@
+import type { Kysely } from "kysely";
+import type { RefundProcessed } from "../../../shared/contracts";
+import { enqueue, type QueuedMessage } from "../../../shared/messaging/outbox";
+import { advanceStatuses, ordersSchema } from "../db/orders.repository";
+import type { OrdersDatabase } from "../db/orders.tables";
+import { orderUpdates } from "../live/order-updates";
+
+/**
+ * Applies Payments' answers to refund requests inside the inbox's transaction, in one statement:
+ * `refunded` moves an order to Refunded, `cancelled` to Cancelled, each only from a status the
+ * graph allows (a repeated answer matches no row). The changes go to the outbox in the same
+ * transaction, for browsers; returns those rows, to publish once the transaction has committed.
+ */
+export async function recordRefundResults(trx: Kysely<OrdersDatabase>, results: RefundProcessed[]): Promise<QueuedMessage[]> {
+  const moved = await advanceStatuses(
+    trx,
+    results.map(({ payload }) => ({ orderId: payload.orderId, to: payload.status === "refunded" ? ("Refunded" as const) : ("Cancelled" as const) })),
+  );
+  return enqueue(trx, ordersSchema, orderUpdates(moved), { notify: false });
+}

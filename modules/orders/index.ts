@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
 import { paymentProcessedEnvelope, paymentProcessedTopic } from "../../shared/contracts";
 import { migrate } from "../../shared/db";
+import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
 import { markPaymentPending, recordPaymentResults } from "./application/record-payment-results";
@@ -37,6 +38,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
       const changes = await markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows);
       return () => publishOrderUpdates(ports.bus, logger, changes);
     },
+    expireAlso: [idempotencyKeysRetention(ports.retention.idempotencyKeyMs)],
     consume: {
       topic: paymentProcessedTopic,
       group: ordersGroup,
@@ -53,6 +55,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
   return {
     name: "orders",
     routes,
+    deadLetters: messaging.deadLetters,
     async start() {
       await migrate(ports.db.kysely, { schema: ordersSchema, migrations: ordersMigrations });
       await hub.start();

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Kysely } from "kysely";
 import { orderCreatedEnvelope, orderCreatedTopic, paymentProcessedTopic } from "../../shared/contracts";
 import { migrate } from "../../shared/db";
+import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
 import { payOrders } from "./application/pay-orders";
@@ -28,6 +29,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
     schema: paymentsSchema,
     db,
     publishedAtCommit: [paymentProcessedTopic],
+    expireAlso: [idempotencyKeysRetention(ports.retention.idempotencyKeyMs)],
     consume: {
       topic: orderCreatedTopic,
       group: paymentsGroup,
@@ -40,6 +42,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
   return {
     name: "payments",
     routes,
+    deadLetters: messaging.deadLetters,
     async start() {
       await migrate(ports.db.kysely, { schema: paymentsSchema, migrations: paymentsMigrations });
       await messaging.start();

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from "kysely";
+import type { DeadLetterTables } from "../../../shared/messaging/dead-letters/dead-letters.tables";
 import type { MessagingTables } from "../../../shared/messaging/messaging.tables";
 import type { IdempotencyTables } from "../../../shared/http/idempotency.tables";
 
@@ -23,7 +24,7 @@ export interface LedgerTable {
   created_at: ColumnType<Date, never, never>;
 }
 
-export interface PaymentsDatabase extends MessagingTables, IdempotencyTables {
+export interface PaymentsDatabase extends MessagingTables, IdempotencyTables, DeadLetterTables {
   accounts: AccountsTable;
   ledger: LedgerTable;
 }

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration } from "kysely";
 import { createIdempotencyTable } from "../../../../shared/http/idempotency.tables";
 import { createMessagingTables } from "../../../../shared/messaging/messaging.tables";
 import { createAdvanceStatuses } from "./002-advance-statuses";
+import { deadLettersAndRetention } from "./003-dead-letters-and-retention";
 
 /** Orders, inbox, outbox and idempotency keys in schema `orders`. */
 export const createOrders: Migration = {
@@ -29,4 +30,5 @@ export const createOrders: Migration = {
 export const ordersMigrations: Record<string, Migration> = {
   "001-create-orders": createOrders,
   "002-advance-statuses": createAdvanceStatuses,
+  "003-dead-letters-and-retention": deadLettersAndRetention,
 };

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration } from "kysely";
 import { createMessagingTables } from "../../../../shared/messaging/messaging.tables";
 import { createIdempotencyTable } from "../../../../shared/http/idempotency.tables";
 import { debitOrders } from "./002-debit-orders";
+import { deadLettersAndRetention } from "./003-dead-letters-and-retention";
 
 /** Accounts, ledger, inbox, outbox and idempotency keys in schema `payments`. */
 export const createPayments: Migration = {
@@ -40,4 +41,5 @@ export const createPayments: Migration = {
 export const paymentsMigrations: Record<string, Migration> = {
   "001-create-payments": createPayments,
   "002-debit-orders": debitOrders,
+  "003-dead-letters-and-retention": deadLettersAndRetention,
 };

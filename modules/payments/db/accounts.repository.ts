@@ -44,13 +44,17 @@ export interface OrderDebit {
   amount: number;
 }
 
-/** What `payments.debit_orders` reports per item (migration 002-debit-orders). */
+/**
+ * What `payments.debit_orders` reports per item (migrations 002-debit-orders, 004-declined-orders);
+ * for an order declined before, the reason it was declined then.
+ */
 type DebitOutcome = "debited" | "already_debited" | "no_account" | "insufficient_funds";
 
 /**
  * The atomic debit (DESIGN §8) of a whole batch in one round trip: `payments.debit_orders` runs,
  * per order, one conditional UPDATE that succeeds only if the balance covers the amount and the
- * order has no debit yet, with its ledger row, and when nothing was debited finds out why.
+ * order has neither a debit nor a decline yet, with its ledger row, and when nothing was debited
+ * finds out why (a new decline is recorded: the order is never paid later).
  * Returns one attempt per order, in the given order, as decidePayment takes it. A user's orders
  * are debited in the given order; accounts are locked in user_id order, so concurrent batches do
  * not deadlock. No overdraft under any concurrency: the condition is checked on the locked row,

@@ -24,7 +24,16 @@ export interface LedgerTable {
   created_at: ColumnType<Date, never, never>;
 }
 
+/** One row per order that could not be paid: a decline is as final as a debit (migration 004). */
+export interface DeclinedOrdersTable {
+  order_id: string;
+  user_id: string;
+  reason: "no_account" | "insufficient_funds";
+  declined_at: ColumnType<Date, never, never>;
+}
+
 export interface PaymentsDatabase extends MessagingTables, IdempotencyTables, DeadLetterTables {
   accounts: AccountsTable;
   ledger: LedgerTable;
+  declined_orders: DeclinedOrdersTable;
 }

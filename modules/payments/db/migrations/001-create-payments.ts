@@ -3,6 +3,7 @@ import { createMessagingTables } from "../../../../shared/messaging/messaging.ta
 import { createIdempotencyTable } from "../../../../shared/http/idempotency.tables";
 import { debitOrders } from "./002-debit-orders";
 import { deadLettersAndRetention } from "./003-dead-letters-and-retention";
+import { declinedOrders } from "./004-declined-orders";
 
 /** Accounts, ledger, inbox, outbox and idempotency keys in schema `payments`. */
 export const createPayments: Migration = {
@@ -42,4 +43,5 @@ export const paymentsMigrations: Record<string, Migration> = {
   "001-create-payments": createPayments,
   "002-debit-orders": debitOrders,
   "003-dead-letters-and-retention": deadLettersAndRetention,
+  "004-declined-orders": declinedOrders,
 };

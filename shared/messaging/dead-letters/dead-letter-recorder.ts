@@ -17,7 +17,8 @@ export interface DeadLetterRecorderOptions {
 /**
  * Copies every message of `<topic>.dlq` into the module's `dead_letters` table (DESIGN §11).
  * At-least-once: a batch is acknowledged only once its rows have committed, so a process that dies
- * in between leaves the messages on the dead-letter topic for the next member. Idempotent on the
+ * in between leaves the messages on the dead-letter topic for the next member, and a failure to
+ * write them is retried until it passes (never dead-lettered again). Idempotent on the
  * row id (`deadLetterOf`): the same message dead-lettered again updates its row (back to pending,
  * its replay count kept), and a second delivery of the same dead-letter message changes nothing.
  */
@@ -32,8 +33,10 @@ export function recordDeadLetters(options: DeadLetterRecorderOptions): Promise<S
         for (const record of records) await upsert(trx, schema, record);
       })
       .catch((error: unknown) => {
-        // The database being down is not the dead letter's fault: the bus retries until it is back.
-        throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
+        // Never the dead letter's fault, and it must not be dead-lettered once more (to a topic no
+        // one reads): the bus retries it, with backoff and a warning each time, until it is written.
+        const reason = isDatabaseUnavailable(error) ? "the database is unavailable" : `recording failed: ${String(error)}`;
+        throw new DependencyUnavailableError(reason, { cause: error });
       });
   });
 }

@@ -14,7 +14,7 @@ export interface DeadLetterRecord {
   error: string;
   attempts: number;
   failedAt: Date;
-  /** This dead-lettering: its place on the dead-letter topic and its time. */
+  /** Which dead-lettering this is: the same for copies of one dead-letter message, new for each time the bus gives up. */
   event: string;
 }
 
@@ -55,7 +55,9 @@ export function deadLetterOf(delivery: Delivery, now = new Date()): DeadLetterRe
     error: withoutNul(headers["x-error"] ?? "(the bus gave no reason)"),
     attempts: Number.isSafeInteger(attempts) && attempts >= 0 ? attempts : 0,
     failedAt,
-    event: `${delivery.partition}/${delivery.position}@${deadLetteredAt ?? ""}`,
+    // The original place and the time name one dead-lettering wherever its copy sits on the
+    // dead-letter topic; without the time (an older bus), the place on the dead-letter topic does.
+    event: deadLetteredAt ? `${topic}/${partition}/${position}@${deadLetteredAt}` : `dlq/${delivery.partition}/${delivery.position}`,
   };
 }
 

@@ -30,7 +30,7 @@ export interface DeadLettersTable {
   /** When it was re-driven or discarded (retention counts from there); null while pending. */
   resolved_at: ColumnType<Date | null, never, Date | null>;
   /**
-   * Which dead-lettering the row shows (its place on the dead-letter topic and the time): a
+   * Which dead-lettering the row shows (where the message was and when the bus gave up): a
    * redelivery of that same dead-letter message changes nothing, a new dead-lettering does.
    */
   last_event: string;

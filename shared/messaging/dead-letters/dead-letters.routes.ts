@@ -113,10 +113,15 @@ export function deadLetterRoutes(stores: readonly DeadLetterStore[], auth: AuthP
     responses: {
       202: jsonContent(redrivenCountSchema, "How many were published again"),
       400: problemContent("Invalid filter"),
+      415: problemContent("No JSON body"),
       503: problemContent("The bus did not take a message; those before it were re-driven"),
     },
   });
   app.openapi(auth.protectAdmin(redriveMatching), async (c) => {
+    // The validator lets a POST with no body at all through as {}: that must not re-drive everything.
+    if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+      throw new HttpProblem(415, "The filter must be a JSON body, sent with Content-Type: application/json ({} for every pending dead letter)");
+    }
     const filter = c.req.valid("json");
     let redriven = 0;
     for (const store of stores.filter((store) => filter.topic === undefined || store.topics.includes(filter.topic))) {

@@ -161,7 +161,7 @@ describe("recording survives a crash", () => {
   test("kill -9 between the dead-letter topic and the table loses nothing; dead-lettered again it is still one row", async () => {
     // Poison that keeps its envelope id (valid JSON, a payload that fails the schema): dead-lettered at once.
     const userId = randomUUID();
-    const poison = JSON.stringify({ ...newEnvelope(orderCreatedTopic, userId, { orderId: randomUUID(), userId, amount: -5, description: "poison" }) });
+    const poison = JSON.stringify(newEnvelope(orderCreatedTopic, userId, { orderId: randomUUID(), userId, amount: -5, description: "poison" }));
     const id = (JSON.parse(poison) as { id: string }).id;
     const streams = new BusStreams(redis, system.prefix);
     const keys = new StreamKeys(system.prefix, 8);

@@ -82,7 +82,7 @@ export class DeadLetters implements DeadLetterStore {
 
   async discard(id: string): Promise<DeadLetter | undefined> {
     const { rows } = await sql<FullRow>`
-      update ${this.#table} set state = 'discarded', resolved_at = coalesce(resolved_at, now()) where id = ${id}::uuid
+      update ${this.#table} set state = 'discarded', resolved_at = now() where id = ${id}::uuid
       returning ${detailColumns}`.execute(this.#options.db);
     return rows[0] && this.#detail(rows[0]);
   }

@@ -16,6 +16,7 @@ describe("loadConfig resolves", () => {
         databaseUrls: { orders: undefined, payments: undefined },
         bus: { kind: "memory" },
         auth: { kind: "none" },
+        retention: { inboxMs: 7 * 86_400_000, idempotencyKeyMs: 86_400_000, outboxMs: 3_600_000, deadLetterMs: 30 * 86_400_000 },
         logLevel: "info",
       },
     ],
@@ -71,6 +72,11 @@ describe("loadConfig resolves", () => {
       { auth: { kind: "jwt", key: { jwksUrl: "https://id.example/jwks.json" }, issuer: "https://id.example", audience: "gozon" } },
     ],
     ["a log level", { LOG_LEVEL: "debug" }, { logLevel: "debug" }],
+    [
+      "retention windows",
+      { INBOX_RETENTION: "2d", IDEMPOTENCY_KEY_RETENTION: "90m", OUTBOX_RETENTION: "30s", DEAD_LETTER_RETENTION: "500ms" },
+      { retention: { inboxMs: 172_800_000, idempotencyKeyMs: 5_400_000, outboxMs: 30_000, deadLetterMs: 500 } },
+    ],
   ];
 
   test.each(cases)("%s", (_name, env, expected) => {
@@ -105,6 +111,10 @@ describe("loadConfig rejects with one line", () => {
     ["jwt with both keys", { AUTH: "jwt", JWT_SECRET: secret, JWT_JWKS_URL: "https://id/jwks" }, "Invalid configuration: JWT_JWKS_URL=\"https://id/jwks\" — expected only one of"],
     ["a JWKS URL that is no URL", { AUTH: "jwt", JWT_JWKS_URL: "id/jwks" }, 'Invalid configuration: JWT_JWKS_URL="id/jwks" — expected a JWKS URL'],
     ["an unknown log level", { LOG_LEVEL: "loud" }, 'Invalid configuration: LOG_LEVEL="loud" — expected one of debug, info, warn, error'],
+    ["an inbox window without a unit", { INBOX_RETENTION: "7" }, 'Invalid configuration: INBOX_RETENTION="7" — expected a duration such as 30s, 15m, 24h or 7d'],
+    ["a zero idempotency window", { IDEMPOTENCY_KEY_RETENTION: "0h" }, 'Invalid configuration: IDEMPOTENCY_KEY_RETENTION="0h" — expected a duration'],
+    ["an outbox window in weeks", { OUTBOX_RETENTION: "1w" }, 'Invalid configuration: OUTBOX_RETENTION="1w" — expected a duration'],
+    ["a dead-letter window that is a word", { DEAD_LETTER_RETENTION: "forever" }, 'Invalid configuration: DEAD_LETTER_RETENTION="forever" — expected a duration'],
   ];
 
   test.each(cases)("%s", (_name, env, expected) => {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { BusConfig } from "./bus";
+import { durationSetting, parseDuration } from "./duration";
 import { logLevels, type LogLevel } from "./logger";
 
 /**
@@ -19,6 +20,21 @@ export type AuthConfig =
   | { kind: "none" }
   | { kind: "jwt"; key: { secret: string } | { jwksUrl: string }; issuer?: string; audience?: string };
 
+/** How long processed rows are kept (DESIGN §11), in milliseconds. */
+export interface RetentionSettings {
+  /** Inbox rows: while one is kept, a redelivered message is recognised and skipped. */
+  inboxMs: number;
+  /** Idempotency-Key rows: a key reused after this is a new request. */
+  idempotencyKeyMs: number;
+  /** Published outbox rows (unpublished ones are never deleted). */
+  outboxMs: number;
+  /** Redriven or discarded dead letters (pending ones are never deleted). */
+  deadLetterMs: number;
+}
+
+/** The defaults of the retention settings, as an operator would write them. */
+export const retentionDefaults = { INBOX_RETENTION: "7d", IDEMPOTENCY_KEY_RETENTION: "24h", OUTBOX_RETENTION: "1h", DEAD_LETTER_RETENTION: "30d" } as const;
+
 export interface Config {
   mode: Mode;
   /** The modules this process runs: both in mono, one in a split mode. */
@@ -30,6 +46,7 @@ export interface Config {
   databaseUrls: Record<ModuleName, string | undefined>;
   bus: BusConfig;
   auth: AuthConfig;
+  retention: RetentionSettings;
   logLevel: LogLevel;
 }
 
@@ -90,6 +107,10 @@ const environment = z.object({
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
   LOG_LEVEL: oneOf(logLevels).default("info"),
+  INBOX_RETENTION: durationSetting.optional(),
+  IDEMPOTENCY_KEY_RETENTION: durationSetting.optional(),
+  OUTBOX_RETENTION: durationSetting.optional(),
+  DEAD_LETTER_RETENTION: durationSetting.optional(),
 });
 type Environment = z.output<typeof environment>;
 
@@ -127,6 +148,7 @@ function resolve(env: Environment): Config {
     },
     bus: resolveBus(env),
     auth: resolveAuth(env),
+    retention: resolveRetention(env),
     logLevel: env.LOG_LEVEL,
   };
 }
@@ -143,6 +165,16 @@ function resolveBus(env: Environment): BusConfig {
       return { kind: "kafka", brokers: env.KAFKA_BROKERS, clientId: `gozon-${env.MODE}`, ssl: env.KAFKA_SSL, ...(sasl && { sasl }) };
     }
   }
+}
+
+function resolveRetention(env: Environment): RetentionSettings {
+  const setting = (name: keyof typeof retentionDefaults) => env[name] ?? parseDuration(retentionDefaults[name])!;
+  return {
+    inboxMs: setting("INBOX_RETENTION"),
+    idempotencyKeyMs: setting("IDEMPOTENCY_KEY_RETENTION"),
+    outboxMs: setting("OUTBOX_RETENTION"),
+    deadLetterMs: setting("DEAD_LETTER_RETENTION"),
+  };
 }
 
 function resolveAuth(env: Environment): AuthConfig {

@@ -9,6 +9,20 @@ export interface OutboxState {
 }
 
 
+/** Dead letters of one topic in one state, as a module's table holds them. */
+export interface DeadLetterCount {
+  topic: string;
+  state: string;
+  count: number;
+}
+
+/** A module's dead-letter table, read at each scrape. */
+export interface DeadLetterProbe {
+  topics: readonly string[];
+  states: readonly string[];
+  counts(): Promise<DeadLetterCount[]>;
+}
+
 /** What an inbox consumer reports. */
 export interface ConsumerObserver {
   consumed(count: number): void;
@@ -23,6 +37,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #outboxes = new Map<string, () => Promise<OutboxState>>();
   readonly #socketCounts = new Set<() => number>();
+  readonly #deadLetterTables = new Map<string, DeadLetterProbe>();
 
   readonly httpRequests = new Counter({
     name: "gozon_http_requests_total",
@@ -62,8 +77,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rowsDeleted = new Counter({
+    name: "gozon_retention_deleted_rows_total",
+    help: "Rows deleted by the retention job, per module and table",
+    labelNames: ["module", "table"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     const outboxes = this.#outboxes;
+    const deadLetterTables = this.#deadLetterTables;
     const socketCounts = this.#socketCounts;
     const states = async () =>
       Promise.all([...outboxes].map(async ([module, probe]) => ({ module, state: await probe().catch(() => undefined) })));
@@ -86,6 +109,23 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: "gozon_dead_letters",
+      help: "Rows of the modules' dead-letter tables, per module, topic and state",
+      labelNames: ["module", "topic", "state"] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        await Promise.all(
+          [...deadLetterTables].map(async ([module, probe]) => {
+            const counts = await probe.counts().catch(() => undefined);
+            if (!counts) return; // the database is down: no figure rather than a wrong one
+            for (const topic of probe.topics) for (const state of probe.states) this.set({ module, topic, state }, 0);
+            for (const { topic, state, count } of counts) this.set({ module, topic, state }, count);
+          }),
+        );
+      },
+    });
+    new Gauge({
       name: "gozon_websocket_connections",
       help: "Open WebSocket connections",
       registers: [this.registry],
@@ -99,6 +139,11 @@ export class Metrics {
   /** Registers a module's outbox probe, read at each scrape. */
   watchOutbox(module: string, probe: () => Promise<OutboxState>): void {
     this.#outboxes.set(module, probe);
+  }
+
+  /** Registers a module's dead-letter table, counted at each scrape. */
+  watchDeadLetters(module: string, probe: DeadLetterProbe): void {
+    this.#deadLetterTables.set(module, probe);
   }
 
   /** Registers a source of open WebSocket connections, read at each scrape. */

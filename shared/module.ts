@@ -1,8 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Bus } from "./bus/bus";
+import type { RetentionSettings } from "./config";
 import type { Database } from "./db";
 import type { AuthPolicy } from "./http/auth";
 import type { Logger } from "./logger";
+import type { DeadLetterStore } from "./messaging/dead-letters/dead-letter-store";
 import type { Metrics } from "./metrics";
 
 /** What the composition root hands a module's door: its own database, the bus, a logger. */
@@ -15,6 +17,8 @@ export interface ModulePorts {
   metrics: Metrics;
   /** Who may do what (AUTH): `auth.protect(route)` and `auth.assertMayActFor(c, userId)` in the routes. */
   auth: AuthPolicy;
+  /** How long processed rows are kept (the module's retention job deletes what is older). */
+  retention: RetentionSettings;
 }
 
 /** What a module's door returns: the one thing main.ts knows about a bounded context. */
@@ -22,6 +26,8 @@ export interface Module {
   readonly name: string;
   /** Mounted on the root app with `app.route("/", routes)`; declare paths in lower case. */
   readonly routes: OpenAPIHono;
+  /** The dead letters of what it consumes, for the admin routes the process serves once for all modules. */
+  readonly deadLetters?: DeadLetterStore;
   /** Migrates, then starts relays and consumers. Resolves once the module can serve. */
   start(): Promise<void>;
   /** Stops consumers and relays, letting in-flight work finish; leaves db and bus open. */

@@ -6,6 +6,8 @@ import { createDatabase } from "./db";
 import { authRoutes, createAuthPolicy } from "./http/auth";
 import { createApp, type ReadinessProbe } from "./http/create-app";
 import { createLogger, type Logger } from "./logger";
+import type { DeadLetterStore } from "./messaging/dead-letters/dead-letter-store";
+import { deadLetterRoutes } from "./messaging/dead-letters/dead-letters.routes";
 import { Metrics } from "./metrics";
 import type { Module, ModulePorts } from "./module";
 
@@ -58,12 +60,16 @@ export async function startServer(config: Config, factories: ModuleFactories, op
     const app = createApp({ logger, readiness, metrics });
     const auth = createAuthPolicy(config.auth, { logger: logger.child({ component: "auth" }) });
     app.route("/", authRoutes(auth));
+    const deadLetterStores: DeadLetterStore[] = [];
     for (const { name, db } of databases) {
-      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth });
+      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention });
       app.route("/", module.routes);
+      if (module.deadLetters) deadLetterStores.push(module.deadLetters);
       await module.start();
       cleanups.push({ what: `${name} module`, run: () => module.stop() });
     }
+    // One admin route set over every module's dead letters (in mono, listed together).
+    if (deadLetterStores.length > 0) app.route("/", deadLetterRoutes(deadLetterStores, auth));
 
     const server = Bun.serve({ port: config.port, fetch: app.fetch, websocket });
     cleanups.push({ what: "HTTP server", run: () => stopServing(server) });

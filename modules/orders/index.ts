@@ -8,6 +8,7 @@ import {
   refundRequestedTopic,
 } from "../../shared/contracts";
 import { migrate } from "../../shared/db";
+import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
 import { markPaymentPending } from "./application/mark-payment-pending";
@@ -47,6 +48,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
       const changes = await markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows);
       return () => publishOrderUpdates(ports.bus, logger, changes);
     },
+    expireAlso: [idempotencyKeysRetention(ports.retention.idempotencyKeyMs)],
     consume: [
       inboxConsumer({
         topic: paymentProcessedTopic,
@@ -72,6 +74,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
   return {
     name: "orders",
     routes,
+    deadLetters: messaging.deadLetters,
     async start() {
       await migrate(ports.db.kysely, { schema: ordersSchema, migrations: ordersMigrations });
       await hub.start();

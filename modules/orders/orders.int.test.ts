@@ -8,6 +8,7 @@ import { MemoryBus } from "../../shared/bus/memory/memory-bus";
 import { RedisBus } from "../../shared/bus/redis-streams/redis-bus";
 import { newEnvelope, orderCreatedTopic, paymentProcessedTopic, type OrderCreated, type PaymentProcessedPayload } from "../../shared/contracts";
 import { createDatabase, type Database } from "../../shared/db";
+import { loadConfig } from "../../shared/config";
 import { createAuthPolicy } from "../../shared/http/auth";
 import { createApp } from "../../shared/http/create-app";
 import { createLogger } from "../../shared/logger";
@@ -18,6 +19,9 @@ import { createTestDatabase } from "../../shared/testing/postgres";
 import { deleteRedisKeys } from "../../shared/testing/redis";
 import type { OrdersDatabase } from "./db/orders.tables";
 import { createOrdersModule } from "./index";
+
+/** The retention windows of an unconfigured process. */
+const defaultRetention = loadConfig({}).retention;
 
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const retryPolicy = { maxAttempts: 3, baseBackoffMs: 10, maxBackoffMs: 50 };
@@ -49,7 +53,7 @@ for (const busKind of ["memory", "redis"] as const) {
       bus = busKind === "memory"
         ? new MemoryBus({ broker, retryPolicy })
         : new RedisBus({ url: redisUrl, prefix: namespace, leaseMs: 1_000, blockMs: 200, retryPolicy });
-      module = createOrdersModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
+      module = createOrdersModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: defaultRetention });
       await module.start();
       const app = createApp({ logger });
       app.route("/", module.routes);

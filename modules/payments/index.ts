@@ -9,6 +9,7 @@ import {
   refundRequestedTopic,
 } from "../../shared/contracts";
 import { migrate } from "../../shared/db";
+import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
 import { answerRefundRequests } from "./application/refund-orders";
@@ -37,6 +38,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
     module: "payments",
     schema: paymentsSchema,
     db,
+    expireAlso: [idempotencyKeysRetention(ports.retention.idempotencyKeyMs)],
     publishedAtCommit: [paymentProcessedTopic, refundProcessedTopic],
     consume: [
       inboxConsumer({
@@ -59,6 +61,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
   return {
     name: "payments",
     routes,
+    deadLetters: messaging.deadLetters,
     async start() {
       await migrate(ports.db.kysely, { schema: paymentsSchema, migrations: paymentsMigrations });
       await messaging.start();

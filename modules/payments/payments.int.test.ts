@@ -7,6 +7,7 @@ import { MemoryBus } from "../../shared/bus/memory/memory-bus";
 import { RedisBus } from "../../shared/bus/redis-streams/redis-bus";
 import { newEnvelope, orderCreatedTopic, paymentProcessedEnvelope, paymentProcessedTopic, type PaymentProcessed } from "../../shared/contracts";
 import { createDatabase, type Database } from "../../shared/db";
+import { loadConfig } from "../../shared/config";
 import { createAuthPolicy } from "../../shared/http/auth";
 import { createApp } from "../../shared/http/create-app";
 import { createLogger } from "../../shared/logger";
@@ -21,6 +22,9 @@ import { debitOrders } from "./db/accounts.repository";
 import { payOrdersEffects } from "./db/pay-orders.statement";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { createPaymentsModule } from "./index";
+
+/** The retention windows of an unconfigured process. */
+const defaultRetention = loadConfig({}).retention;
 
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const retryPolicy = { maxAttempts: 3, baseBackoffMs: 10, maxBackoffMs: 50 };
@@ -44,7 +48,7 @@ for (const busKind of ["memory", "redis"] as const) {
       testDatabase = await createTestDatabase();
       database = await createDatabase<PaymentsDatabase>({ url: testDatabase.url, dataDir: "" });
       bus = newBus();
-      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
+      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: defaultRetention });
       await module.start();
       app = createApp({ logger });
       app.route("/", module.routes);
@@ -215,7 +219,7 @@ for (const busKind of ["memory", "redis"] as const) {
     test("a crash between the debit's commit and the publish loses nothing: the relay publishes on restart", async () => {
       const userId = await accountWith(50);
       await module.stop();
-      const crashed = createPaymentsModule({ db: database, bus: refusingPublish(bus, paymentProcessedTopic), logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
+      const crashed = createPaymentsModule({ db: database, bus: refusingPublish(bus, paymentProcessedTopic), logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: defaultRetention });
       await crashed.start();
       const created = order(userId, 2_000);
       await publishOrders([created]);
@@ -224,7 +228,7 @@ for (const busKind of ["memory", "redis"] as const) {
       expect(resultsFor(created.payload.orderId)).toHaveLength(0);
       await crashed.stop();
 
-      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
+      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: defaultRetention });
       await module.start();
       await eventually(() => resultsFor(created.payload.orderId).length === 1, 10_000, "the result after restart");
       expect(resultsFor(created.payload.orderId)[0]!.payload).toMatchObject({ status: "completed", balance: 3_000 });

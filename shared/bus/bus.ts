@@ -95,7 +95,8 @@ export interface Bus {
    * Joins consumer group `group` on `topic`. Members of one group share the messages; a message
    * is acknowledged only after its handler resolves. A handler that throws gets the message again
    * with exponential backoff, up to the bus's attempt limit; then the message is published to
-   * `<topic>.dlq` (with `x-error`, `x-attempts`, `x-original-topic` headers) and acknowledged, and
+   * `<topic>.dlq` (with `x-error`, `x-attempts`, `x-original-topic`, `x-original-partition`,
+   * `x-original-position` and `x-dead-lettered-at` headers besides its own) and acknowledged, and
    * the messages behind it flow on. A PoisonMessageError goes to the dead-letter topic at once;
    * a DependencyUnavailableError is retried until it passes and never counts as an attempt.
    * A group that did not exist yet starts from the oldest retained message.

@@ -149,6 +149,8 @@ export function deadLetterHeaders(message: Delivery, error: unknown, attempts: n
     "x-original-topic": message.topic,
     "x-original-partition": String(message.partition),
     "x-original-position": message.position,
+    // When it was given up on: tells two dead-letterings of one message apart (dead-letter tables).
+    "x-dead-lettered-at": new Date().toISOString(),
   };
 }
 

@@ -31,6 +31,11 @@ export interface AuthPolicy {
    * its OpenAPI description. Unchanged with AUTH=none.
    */
   protect<R extends RouteConfig>(route: R): R;
+  /**
+   * As `protect`, and only a caller with the `admin` role gets past it (403 for any other token,
+   * before validation). Open with AUTH=none, like every route.
+   */
+  protectAdmin<R extends RouteConfig>(route: R): R;
   /** The middleware `protect` adds, for routes outside OpenAPI: `Authorization: Bearer <JWT>`. */
   readonly authenticate: MiddlewareHandler;
   /** The same, the token taken from the query parameter `name` (a browser's WebSocket cannot send headers). */
@@ -50,6 +55,7 @@ export function createAuthPolicy(config: AuthConfig, options: { logger?: Logger 
     return {
       kind: "none",
       protect: (route) => route,
+      protectAdmin: (route) => route,
       authenticate: (_c, next) => next(),
       authenticateQuery: () => (_c, next) => next(),
       mayActFor: () => true,
@@ -72,6 +78,16 @@ class JwtPolicy implements AuthPolicy {
       content: { [problemContentType]: { schema: ProblemSchema } },
     };
     return { ...route, middleware, security: [{ [bearerScheme]: [] }], responses: { ...route.responses, 401: unauthorized } };
+  }
+
+  protectAdmin<R extends RouteConfig>(route: R): R {
+    const adminOnly: MiddlewareHandler = async (c, next) => {
+      if (!c.get("caller")?.admin) throw new HttpProblem(403, "Only a token with the admin role may use this endpoint");
+      await next();
+    };
+    const guarded = this.protect({ ...route, middleware: [adminOnly, ...[route.middleware ?? []].flat()] });
+    const forbidden = { description: "AUTH=jwt: the token has no admin role", content: { [problemContentType]: { schema: ProblemSchema } } };
+    return { ...guarded, responses: { ...guarded.responses, 403: forbidden } };
   }
 
   readonly authenticate: MiddlewareHandler = async (c, next) => {

@@ -1,5 +1,6 @@
 import type { ColumnType, Kysely } from "kysely";
 import { sql } from "kysely";
+import type { RetentionRule } from "../db/retention-job";
 
 /** A request made with an Idempotency-Key and the response it got. */
 export interface IdempotencyKeysTable {
@@ -30,3 +31,16 @@ export async function createIdempotencyTable(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint("idempotency_keys_pk", ["scope", "key"])
     .execute();
 }
+
+/** Retention needs the keys by age: an index on created_at (migration 004 of each module). */
+export async function indexIdempotencyKeysByAge(db: Kysely<any>): Promise<void> {
+  await db.schema.createIndex("idempotency_keys_created_at").on("idempotency_keys").column("created_at").execute();
+}
+
+/** Keys go after `retentionMs`: the same key sent later is a new request (as Stripe does with its 24 h keys). */
+export const idempotencyKeysRetention = (retentionMs: number): RetentionRule => ({
+  table: "idempotency_keys",
+  primaryKey: ["scope", "key"],
+  ageColumn: "created_at",
+  retentionMs,
+});

@@ -1,15 +1,21 @@
 import type { Kysely, RawBuilder, Transaction } from "kysely";
 import type { z } from "zod";
 import type { Subscription } from "../bus/bus";
+import { RetentionJob, type RetentionRule } from "../db/retention-job";
 import type { ModulePorts } from "../module";
+import { recordDeadLetters } from "./dead-letters/dead-letter-recorder";
+import type { DeadLetterStore } from "./dead-letters/dead-letter-store";
+import { DeadLetters } from "./dead-letters/dead-letters";
+import { deadLetterStates, deadLettersRetention } from "./dead-letters/dead-letters.tables";
 import { consumeInOneStatement, consumeOnce } from "./inbox";
+import { inboxRetention, outboxRetention } from "./messaging.tables";
 import type { QueuedMessage } from "./outbox";
 import { OutboxRelay, type OutboxRow } from "./outbox-relay";
 import { CommittedPublisher } from "./publish-committed";
 
 /**
- * One inbox consumer of a module: what it reads, and its effect. Declare it with `inboxConsumer`
- * so that `apply` sees its envelope's type.
+ * One inbox consumer of a module: what it reads, and its effect, in one of two forms. Declare it
+ * with `inboxConsumer` so that the effect sees its envelope's type.
  */
 export type EndpointConsumer<Schema extends z.ZodType<{ id: string }> = any> = {
   topic: string;
@@ -39,7 +45,7 @@ export function inboxConsumer<Schema extends z.ZodType<{ id: string }>>(consumer
 }
 
 export interface MessagingEndpointOptions {
-  ports: Pick<ModulePorts, "db" | "bus" | "logger" | "metrics">;
+  ports: Pick<ModulePorts, "db" | "bus" | "logger" | "metrics" | "retention">;
   /** The module's name (metrics) and PostgreSQL schema (its outbox and inbox). */
   module: string;
   schema: string;
@@ -49,19 +55,29 @@ export interface MessagingEndpointOptions {
   publishedAtCommit: string[];
   /** The relay's hook in the transaction that publishes a batch (see OutboxRelayOptions.onPublished). */
   onPublished?(trx: Transaction<any>, rows: OutboxRow[]): Promise<(() => Promise<void>) | void>;
+  /**
+   * Tables of the module's own to expire besides the outbox, the inbox and the dead letters
+   * (e.g. `idempotencyKeysRetention(ports.retention.idempotencyKeyMs)`).
+   */
+  expireAlso?: RetentionRule[];
   /** The module's consumers, one subscription each (each topic with its own inbox transactions). */
   consume: readonly EndpointConsumer[];
 }
 
 /**
  * A module's messaging, wired once: its outbox relay, its inbox consumers, the publisher of what
- * the consumers' batches write, and their metrics. Stopping goes in the order that loses nothing:
- * the consumers finish their batches, the publisher marks what it published, then the relay stops.
+ * the consumers' batches write, the recorder of the consumed topics' dead letters (`deadLetters`,
+ * for the admin API), the retention job over the module's tables, and their metrics. Stopping goes
+ * in the order that loses nothing: the consumers finish their batches, the publisher marks what it
+ * published, then the relay stops.
  */
 export class MessagingEndpoint {
   readonly #options: MessagingEndpointOptions;
   readonly #publisher: CommittedPublisher;
   readonly #relay: OutboxRelay;
+  readonly #retention: RetentionJob;
+  /** The dead letters of the consumed topics, in the module's `dead_letters` table. */
+  readonly deadLetters: DeadLetterStore;
   readonly #consumers: Subscription[] = [];
 
   constructor(options: MessagingEndpointOptions) {
@@ -79,9 +95,20 @@ export class MessagingEndpoint {
       ...(options.onPublished ? { onPublished: options.onPublished } : {}),
     });
     ports.metrics.watchOutbox(options.module, () => this.#relay.state());
+    const topics = options.consume.map((consume) => consume.topic);
+    this.deadLetters = new DeadLetters({ module: options.module, db, schema, bus: ports.bus, topics });
+    ports.metrics.watchDeadLetters(options.module, { topics, states: deadLetterStates, counts: () => this.deadLetters.counts() });
+    const { inboxMs, outboxMs, deadLetterMs } = ports.retention;
+    this.#retention = new RetentionJob({
+      db,
+      schema,
+      rules: [inboxRetention(inboxMs), outboxRetention(outboxMs), deadLettersRetention(deadLetterMs), ...(options.expireAlso ?? [])],
+      logger,
+      onDeleted: (table, count) => ports.metrics.rowsDeleted.inc({ module: options.module, table }, count),
+    });
   }
 
-  /** Starts the relay, then the consumers. */
+  /** Starts the relay, the consumers and their dead-letter recorders, then the retention job. */
   async start(): Promise<void> {
     const { ports, schema, db } = this.#options;
     await this.#relay.start();
@@ -107,6 +134,10 @@ export class MessagingEndpoint {
             }),
       );
     }
+    for (const consume of this.#options.consume) {
+      this.#consumers.push(await recordDeadLetters({ bus: ports.bus, db, schema, topic: consume.topic, group: `${consume.group}.dead-letters` }));
+    }
+    this.#retention.start();
   }
 
   /**
@@ -122,5 +153,6 @@ export class MessagingEndpoint {
     for (const consumer of this.#consumers.splice(0)) await consumer.close();
     await this.#publisher.flush();
     await this.#relay.stop();
+    await this.#retention.stop();
   }
 }

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Kysely } from "kysely";
 import { sql } from "kysely";
+import type { RetentionRule } from "../db/retention-job";
 
 /** Outbox rows: written in the transaction of the state change, published by the relay. */
 export interface OutboxTable {
@@ -51,3 +52,28 @@ export async function createMessagingTables(db: Kysely<any>): Promise<void> {
     .addColumn("received_at", "timestamptz", (column) => column.notNull().defaultTo(sql`now()`))
     .execute();
 }
+
+/** Retention needs the inbox's rows by age: an index on received_at (migration 004 of each module). */
+export async function indexInboxByAge(db: Kysely<any>): Promise<void> {
+  await db.schema.createIndex("inbox_received_at").on("inbox").column("received_at").execute();
+}
+
+/**
+ * Inbox rows go after `retentionMs`. Safe because a message redelivered after that is applied
+ * again only as far as the effects allow it: each module's effects refuse a second time on their
+ * own (see the README, "Retention").
+ */
+export const inboxRetention = (retentionMs: number): RetentionRule => ({
+  table: "inbox",
+  primaryKey: ["message_id"],
+  ageColumn: "received_at",
+  retentionMs,
+});
+
+/** Published outbox rows go after `retentionMs`; an unpublished row (published_at null) never. */
+export const outboxRetention = (retentionMs: number): RetentionRule => ({
+  table: "outbox",
+  primaryKey: ["id"],
+  ageColumn: "published_at",
+  retentionMs,
+});

@@ -22,8 +22,6 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Fallback poll when no NOTIFY arrives, and how often a standby relay checks the lock. Default 1 s. */
   pollMs?: number;
-  /** Published rows are deleted after this long. Default 1 hour. */
-  retentionMs?: number;
   /**
    * Topics whose writers publish their rows themselves right after the commit (`CommittedPublisher`).
    * The relay leaves such rows alone for `writerGraceMs` (default 2 s), then publishes whatever
@@ -54,12 +52,11 @@ export class OutboxRelay {
   readonly #claim: ClaimOptions;
   #loop: Promise<void> = Promise.resolve();
   #unlisten: (() => Promise<void>) | undefined;
-  #lastCleanup = 0;
   /** Set by every NOTIFY: one that lands while a round runs must not wait for the next poll. */
   #notified = false;
 
   constructor(options: OutboxRelayOptions) {
-    this.#options = { batchSize: 500, pollMs: 1_000, retentionMs: 3_600_000, writerPublishedTopics: [], writerGraceMs: 2_000, ...options };
+    this.#options = { batchSize: 500, pollMs: 1_000, writerPublishedTopics: [], writerGraceMs: 2_000, ...options };
     const { schema, batchSize, writerPublishedTopics, writerGraceMs } = this.#options;
     this.#claim = { schema, batchSize, writerPublishedTopics, writerGraceMs };
   }
@@ -113,7 +110,6 @@ export class OutboxRelay {
       return rows.length;
     });
     await after.commit?.();
-    if (result !== "standby") await this.#cleanup();
     return result;
   }
 
@@ -126,14 +122,6 @@ export class OutboxRelay {
       .executeTakeFirstOrThrow();
     const oldest = row.oldest as Date | null;
     return { backlog: Number(row.backlog), oldestAgeSeconds: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1_000) : 0 };
-  }
-
-  /** Deletes rows published longer ago than the retention period, at most once a minute. */
-  async #cleanup(): Promise<void> {
-    if (Date.now() - this.#lastCleanup < 60_000) return;
-    this.#lastCleanup = Date.now();
-    const cutoff = new Date(Date.now() - this.#options.retentionMs);
-    await (this.#options.db as Kysely<MessagingTables>).deleteFrom("outbox").where("published_at", "<", cutoff).execute();
   }
 }
 

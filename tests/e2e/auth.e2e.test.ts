@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { sign } from "hono/jwt";
 import { chromium } from "playwright-core";
 import postgres from "postgres";
@@ -108,6 +109,11 @@ describe("AUTH=jwt with an HS256 secret", () => {
       ["GET", `/api/accounts/${alice.userId}`, "/api/accounts/{userId}"],
       ["POST", `/api/accounts/${alice.userId}/deposit`, "/api/accounts/{userId}/deposit", { amount: 50 }],
       ["GET", `/api/accounts/${alice.userId}/ledger`, "/api/accounts/{userId}/ledger"],
+      ["GET", "/api/admin/dead-letters", "/api/admin/dead-letters"],
+      ["GET", `/api/admin/dead-letters/${order.id}`, "/api/admin/dead-letters/{id}"],
+      ["POST", `/api/admin/dead-letters/${order.id}/redrive`, "/api/admin/dead-letters/{id}/redrive"],
+      ["POST", `/api/admin/dead-letters/${order.id}/discard`, "/api/admin/dead-letters/{id}/discard"],
+      ["POST", "/api/admin/dead-letters/redrive", "/api/admin/dead-letters/redrive", {}],
     ];
     // The list is every documented /api operation except the open GET /api/auth: a new route must join it.
     const document = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, { security?: unknown }>> };
@@ -191,6 +197,34 @@ describe("AUTH=jwt with an HS256 secret", () => {
       "Bob's order refunded",
     );
     expect((await call("POST", `/api/orders/${bobsOrder.id}/cancel`, bob.token)).status).toBe(202);
+  }, 30_000);
+
+  test("the dead-letter admin API: no token 401, a user's token 403, an admin's token 200, also through bun run dlq", async () => {
+    const user = await newUser(0);
+    const admin = await tokenFor(crypto.randomUUID(), { roles: ["admin"] });
+    const list = (token?: string) => call("GET", "/api/admin/dead-letters", token);
+    expect((await list()).status).toBe(401);
+    const forbidden = await list(user.token);
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers.get("content-type")).toBe("application/problem+json");
+    expect((await call("POST", "/api/admin/dead-letters/redrive", user.token, {})).status).toBe(403);
+    const allowed = await list(admin);
+    expect(allowed.status).toBe(200);
+    expect(await allowed.json()).toEqual({ items: [], nextBefore: null });
+
+    const dlq = async (...args: string[]) => {
+      const child = Bun.spawn([process.execPath, "scripts/dlq.ts", ...args, "--url", baseUrl], { cwd: join(import.meta.dir, "../.."), stdout: "pipe", stderr: "pipe" });
+      const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+      return { stdout: stdout.trim(), stderr: stderr.trim(), exitCode };
+    };
+    const withoutToken = await dlq("list");
+    expect(withoutToken.exitCode).toBe(1);
+    expect(withoutToken.stderr).toStartWith("dlq: GET /api/admin/dead-letters → 401 Unauthorized");
+    const asUser = await dlq("list", "--token", user.token);
+    expect(asUser.exitCode).toBe(1);
+    expect(asUser.stderr).toContain("403 Forbidden");
+    const asAdmin = await dlq("redrive-all", "--token", admin);
+    expect(asAdmin).toEqual({ stdout: JSON.stringify({ redriven: 0 }), stderr: "", exitCode: 0 });
   }, 30_000);
 
   test("the WebSocket refuses a missing or bad token before the upgrade", async () => {

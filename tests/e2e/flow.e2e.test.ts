@@ -36,8 +36,8 @@ async function walkthrough(ordersUrl: string, paymentsUrl: string): Promise<void
 
 async function documentedPaths(baseUrl: string): Promise<string[]> {
   const document = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-  // GET /api/auth belongs to every process (like /health), not to a module's API.
-  return Object.keys(document.paths).filter((path) => path.startsWith("/api/") && path !== "/api/auth");
+  // GET /api/auth and the dead-letter admin API belong to every process (like /health), not to a module's API.
+  return Object.keys(document.paths).filter((path) => path.startsWith("/api/") && path !== "/api/auth" && !path.startsWith("/api/admin/"));
 }
 
 describe("the whole flow", () => {
@@ -83,6 +83,10 @@ describe("the whole flow", () => {
       expect(await documentedPaths(ordersUrl)).toEqual(["/api/orders", "/api/orders/{id}", "/api/orders/{id}/cancel"]);
       expect((await documentedPaths(paymentsUrl)).every((path) => path.startsWith("/api/accounts"))).toBe(true);
       expect((await fetch(`${paymentsUrl}/api/orders?userId=${randomUUID()}`)).status).toBe(404);
+      // Each process's admin API knows the dead letters of its own module's topic only.
+      expect((await fetch(`${ordersUrl}/api/admin/dead-letters?topic=payment-processed`)).status).toBe(200);
+      expect((await fetch(`${ordersUrl}/api/admin/dead-letters?topic=order-created`)).status).toBe(400);
+      expect((await fetch(`${paymentsUrl}/api/admin/dead-letters?topic=order-created`)).status).toBe(200);
       await walkthrough(ordersUrl, paymentsUrl);
     }, startTimeoutMs + 30_000);
 

@@ -45,6 +45,9 @@ test("/metrics is Prometheus text whose counters move when orders flow and are c
   expect(before.get('gozon_outbox_backlog{module="orders"}')).toBe(0);
   expect(before.get('gozon_outbox_backlog{module="payments"}')).toBe(0);
   expect(before.get("gozon_websocket_connections")).toBe(0);
+  for (const [module, topic] of [["payments", "order-created"], ["orders", "payment-processed"]]) {
+    for (const state of ["pending", "redriven", "discarded"]) expect(before.get(`gozon_dead_letters{module="${module}",topic="${topic}",state="${state}"}`)).toBe(0);
+  }
 
   const userId = await openAccount(baseUrl, 100);
   const live = await watchOrders(baseUrl, userId);

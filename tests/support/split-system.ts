@@ -36,11 +36,15 @@ export class SplitSystem {
   /** Counters of the processes' earlier lives, read just before each of them was stopped or killed. */
   readonly #carried: Record<Side, MessageCounters> = { orders: zeroCounters(), payments: zeroCounters() };
 
-  private constructor(readonly redisUrl: string) {}
+  private constructor(
+    readonly redisUrl: string,
+    /** Further environment for both processes (e.g. retention windows). */
+    readonly env: Record<string, string>,
+  ) {}
 
   /** Creates both databases and starts both processes; `cleanup()` undoes all of it. */
-  static async start(redisUrl: string): Promise<SplitSystem> {
-    const system = new SplitSystem(redisUrl);
+  static async start(redisUrl: string, env: Record<string, string> = {}): Promise<SplitSystem> {
+    const system = new SplitSystem(redisUrl, env);
     try {
       for (const side of ["orders", "payments"] as const) {
         const database = await createTestDatabase();
@@ -64,6 +68,7 @@ export class SplitSystem {
       BUS: "redis",
       REDIS_URL: this.redisUrl,
       REDIS_PREFIX: this.prefix,
+      ...this.env,
     });
     this.#processes[side] = started;
     this.urls[side] = await started.listening();

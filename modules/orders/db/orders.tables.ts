@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from "kysely";
 import type { IdempotencyTables } from "../../../shared/http/idempotency.tables";
+import type { DeadLetterTables } from "../../../shared/messaging/dead-letters/dead-letters.tables";
 import type { MessagingTables } from "../../../shared/messaging/messaging.tables";
 import type { OrderStatus } from "../domain/order-status";
 
@@ -17,6 +18,6 @@ export interface OrdersTable {
   updated_at: ColumnType<Date, never, Date>;
 }
 
-export interface OrdersDatabase extends MessagingTables, IdempotencyTables {
+export interface OrdersDatabase extends MessagingTables, IdempotencyTables, DeadLetterTables {
   orders: OrdersTable;
 }

@@ -59,8 +59,9 @@ export type DebitAttempt =
 /**
  * The atomic debit (DESIGN §8) of a whole batch in one round trip: `payments.debit_orders` runs,
  * per order, one conditional UPDATE that succeeds only if the balance covers the amount and the
- * order has no debit yet nor a refund request, with its ledger row, and when nothing was debited
- * finds out why. Returns one attempt per order, in the given order. A user's orders
+ * order has neither a debit, nor a decline, nor a refund request yet, with its ledger row, and
+ * when nothing was debited finds out why (a new decline is recorded: the order is never paid
+ * later). Returns one attempt per order, in the given order. A user's orders
  * are debited in the given order; accounts are locked in user_id order, so concurrent batches do
  * not deadlock. No overdraft under any concurrency: the condition is checked on the locked row,
  * and the CHECK constraint and the unique debit per order back it up. Run it in the transaction

@@ -96,6 +96,32 @@ for (const backend of testBackends) {
       expect(await debitsOf(userId)).toEqual([{ order_id: orderId, amount: 200, balance_after: 300 }]);
     });
 
+    test("a declined order is never debited later, even once the account could pay it (a redelivery after the inbox window)", async () => {
+      const userId = await accountWith(100);
+      const tooDear = { orderId: randomUUID(), userId, amount: 150 };
+      expect(await inOneTransaction([tooDear])).toEqual([{ debited: false, alreadyDebited: false, balance: 100 }]);
+      await depositInto(db(), userId, 500);
+      expect(await inOneTransaction([tooDear])).toEqual([{ debited: false, alreadyDebited: false, balance: 600 }]);
+
+      const stranger = randomUUID();
+      const noAccount = { orderId: randomUUID(), userId: stranger, amount: 10 };
+      expect(await inOneTransaction([noAccount])).toEqual([{ debited: false, alreadyDebited: false, balance: undefined }]);
+      await insertAccount(db(), stranger);
+      await depositInto(db(), stranger, 1_000);
+      // Still declined as it was then: no account (the account opened since does not pay it).
+      expect(await inOneTransaction([noAccount])).toEqual([{ debited: false, alreadyDebited: false, balance: undefined }]);
+
+      expect(await debitsOf(userId)).toEqual([]);
+      expect(await debitsOf(stranger)).toEqual([]);
+      expect(await balanceOf(userId)).toBe(600);
+      expect(await balanceOf(stranger)).toBe(1_000);
+      const declined = await db().selectFrom("declined_orders").select(["order_id", "reason"]).where("user_id", "in", [userId, stranger]).orderBy("reason").execute();
+      expect(declined).toEqual([
+        { order_id: tooDear.orderId, reason: "insufficient_funds" },
+        { order_id: noAccount.orderId, reason: "no_account" },
+      ]);
+    });
+
     test("an empty batch debits nothing", async () => {
       expect(await debitOrders(db(), [])).toEqual([]);
     });

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from "kysely";
+import type { DeadLetterTables } from "../../../shared/messaging/dead-letters/dead-letters.tables";
 import type { MessagingTables } from "../../../shared/messaging/messaging.tables";
 import type { IdempotencyTables } from "../../../shared/http/idempotency.tables";
 
@@ -34,8 +35,17 @@ export interface RefundRequestsTable {
   created_at: ColumnType<Date, never, never>;
 }
 
-export interface PaymentsDatabase extends MessagingTables, IdempotencyTables {
+/** One row per order that could not be paid: a decline is as final as a debit (migration 005). */
+export interface DeclinedOrdersTable {
+  order_id: string;
+  user_id: string;
+  reason: "no_account" | "insufficient_funds";
+  declined_at: ColumnType<Date, never, never>;
+}
+
+export interface PaymentsDatabase extends MessagingTables, IdempotencyTables, DeadLetterTables {
   accounts: AccountsTable;
   ledger: LedgerTable;
+  declined_orders: DeclinedOrdersTable;
   refund_requests: RefundRequestsTable;
 }

@@ -3,6 +3,7 @@ import { createIdempotencyTable } from "../../../../shared/http/idempotency.tabl
 import { createMessagingTables } from "../../../../shared/messaging/messaging.tables";
 import { createAdvanceStatuses } from "./002-advance-statuses";
 import { cancelStatuses } from "./003-cancel-statuses";
+import { deadLettersAndRetention } from "./004-dead-letters-and-retention";
 
 /** Orders, inbox, outbox and idempotency keys in schema `orders`. */
 export const createOrders: Migration = {
@@ -31,4 +32,5 @@ export const ordersMigrations: Record<string, Migration> = {
   "001-create-orders": createOrders,
   "002-advance-statuses": createAdvanceStatuses,
   "003-cancel-statuses": cancelStatuses,
+  "004-dead-letters-and-retention": deadLettersAndRetention,
 };

@@ -3,6 +3,8 @@ import { createMessagingTables } from "../../../../shared/messaging/messaging.ta
 import { createIdempotencyTable } from "../../../../shared/http/idempotency.tables";
 import { debitOrders } from "./002-debit-orders";
 import { refunds } from "./003-refunds";
+import { deadLettersAndRetention } from "./004-dead-letters-and-retention";
+import { declinedOrders } from "./005-declined-orders";
 
 /** Accounts, ledger, inbox, outbox and idempotency keys in schema `payments`. */
 export const createPayments: Migration = {
@@ -42,4 +44,6 @@ export const paymentsMigrations: Record<string, Migration> = {
   "001-create-payments": createPayments,
   "002-debit-orders": debitOrders,
   "003-refunds": refunds,
+  "004-dead-letters-and-retention": deadLettersAndRetention,
+  "005-declined-orders": declinedOrders,
 };

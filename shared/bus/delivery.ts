@@ -125,6 +125,21 @@ async function deliverOne(message: Delivery, handler: BatchHandler, context: Del
   }
 }
 
+/**
+ * The shortest time between two fetches of one consumer (a coalescing window, like Kafka's
+ * fetch.max.wait.ms or a producer's linger.ms): a message that arrives when the consumer has been
+ * idle is fetched at once, but one that arrives soon after a fetch waits until this long after it,
+ * with whatever else arrived meanwhile. At a moderate rate the consumer so handles a few messages
+ * per batch (one statement, one ack) instead of one, for at most this much latency.
+ */
+export const defaultFetchIntervalMs = 5;
+
+/** Waits until `intervalMs` has passed since `since` (performance.now()); at once when it has, or when the signal aborts. */
+export async function spaceOut(since: number, intervalMs: number, signal?: AbortSignal): Promise<void> {
+  const wait = since + intervalMs - performance.now();
+  if (wait >= 1) await sleep(wait, signal);
+}
+
 /** Resolves after `ms`, or at once when the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

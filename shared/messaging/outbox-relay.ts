@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
 import type { Bus, OutgoingMessage } from "../bus/bus";
-import { sleep } from "../bus/delivery";
+import { defaultFetchIntervalMs, sleep, spaceOut } from "../bus/delivery";
 import { Notifier } from "../bus/notifier";
 import type { Database } from "../db";
 import type { Logger } from "../logger";
@@ -22,6 +22,12 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Fallback poll when no NOTIFY arrives, and how often a standby relay checks the lock. Default 1 s. */
   pollMs?: number;
+  /**
+   * Shortest time between the starts of two rounds (a coalescing window): rows committed soon
+   * after a round wait until this long after it and go together. A relay that was idle starts a
+   * round at once. Default 5 ms (`defaultFetchIntervalMs`).
+   */
+  roundIntervalMs?: number;
   /**
    * Topics whose writers publish their rows themselves right after the commit (`CommittedPublisher`).
    * The relay leaves such rows alone for `writerGraceMs` (default 2 s), then publishes whatever
@@ -56,7 +62,7 @@ export class OutboxRelay {
   #notified = false;
 
   constructor(options: OutboxRelayOptions) {
-    this.#options = { batchSize: 500, pollMs: 1_000, writerPublishedTopics: [], writerGraceMs: 2_000, ...options };
+    this.#options = { batchSize: 500, pollMs: 1_000, roundIntervalMs: defaultFetchIntervalMs, writerPublishedTopics: [], writerGraceMs: 2_000, ...options };
     const { schema, batchSize, writerPublishedTopics, writerGraceMs } = this.#options;
     this.#claim = { schema, batchSize, writerPublishedTopics, writerGraceMs };
   }
@@ -81,12 +87,15 @@ export class OutboxRelay {
   }
 
   async #run(): Promise<void> {
-    const { batchSize, pollMs, logger } = this.#options;
+    const { batchSize, pollMs, roundIntervalMs, logger } = this.#options;
+    let lastRound = Number.NEGATIVE_INFINITY;
     while (!this.#stop.signal.aborted) {
       try {
-        this.#notified = false;
         // A macrotask turn per round, so a busy relay never starves HTTP (PGlite resolves in microtasks).
         await new Promise((resolve) => setImmediate(resolve));
+        await spaceOut(lastRound, roundIntervalMs, this.#stop.signal);
+        lastRound = performance.now();
+        this.#notified = false;
         const published = await this.relayOnce();
         if (published === "standby") await sleep(pollMs, this.#stop.signal);
         else if (published < batchSize && !this.#notified) await this.#wake.wait(pollMs);

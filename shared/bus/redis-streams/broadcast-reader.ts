@@ -1,6 +1,6 @@
 import type Redis from "ioredis";
 import type { MessageHandler } from "../bus";
-import { sleep } from "../delivery";
+import { sleep, spaceOut } from "../delivery";
 import type { BusLogger } from "../logger";
 import { toDelivery, trimConsumed, type RawEntry } from "./stream-entries";
 
@@ -23,6 +23,8 @@ export class BroadcastReader {
     private readonly streams: string[],
     private readonly handler: MessageHandler,
     private readonly blockMs: number,
+    /** Shortest time between two reads (a coalescing window, see `defaultFetchIntervalMs`). */
+    private readonly fetchIntervalMs: number,
     private readonly logger?: BusLogger,
   ) {}
 
@@ -51,8 +53,11 @@ export class BroadcastReader {
 
   async #read(): Promise<void> {
     let lastTrim = Date.now();
+    let lastRead = Number.NEGATIVE_INFINITY;
     while (!this.#stop.signal.aborted) {
       try {
+        await spaceOut(lastRead, this.fetchIntervalMs, this.#stop.signal);
+        lastRead = performance.now();
         const reply = (await this.connection.call(
           "XREAD", "COUNT", 500, "BLOCK", this.blockMs, "STREAMS", ...this.streams, ...this.#positions,
         )) as Array<[string, RawEntry[]]> | null;

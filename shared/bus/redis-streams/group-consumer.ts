@@ -20,6 +20,7 @@ export interface GroupConsumerOptions {
   batched: boolean;
   maxBatchSize: number;
   blockMs: number;
+  fetchIntervalMs: number;
   leaseMs: number;
   /** Builds the delivery context of the member's reader; its signal is aborted when the subscription stops or the bus dies. */
   context(stop: AbortSignal): DeliveryContext;

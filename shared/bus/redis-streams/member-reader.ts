@@ -1,6 +1,6 @@
 import type Redis from "ioredis";
 import type { BatchHandler, Delivery } from "../bus";
-import { deliverAcrossPartitions, sleep, type DeliveryContext } from "../delivery";
+import { deliverAcrossPartitions, sleep, spaceOut, type DeliveryContext } from "../delivery";
 import type { BusLogger } from "../logger";
 import { Notifier } from "../notifier";
 import { toDelivery, trimConsumed, type RawEntry, type StreamKeys } from "./stream-entries";
@@ -18,6 +18,8 @@ export interface MemberReaderOptions {
   batched: boolean;
   maxBatchSize: number;
   blockMs: number;
+  /** Shortest time between two reads of new entries (see `defaultFetchIntervalMs`). */
+  fetchIntervalMs: number;
   context: DeliveryContext;
   logger?: BusLogger;
 }
@@ -49,6 +51,8 @@ export class MemberReader {
   /** The reading connection's CLIENT ID, to interrupt its blocking read; undefined until known. */
   #clientId: number | undefined;
   #blocked = false;
+  /** When the last read of new entries was sent (performance.now()). */
+  #lastRead = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: MemberReaderOptions) {
     // A reconnected connection is a new client with a new id.
@@ -146,10 +150,12 @@ export class MemberReader {
     await this.#settleAcks();
   }
 
-  /** One blocking read of new entries over every live partition. */
+  /** One blocking read of new entries over every live partition, no sooner than the fetch interval after the last. */
   async #readNew(): Promise<void> {
+    await spaceOut(this.#lastRead, this.options.fetchIntervalMs, this.#stopping.signal);
     const live = [...this.#partitions.keys()];
     this.#clientId ??= Number(await this.options.connection.call("CLIENT", "ID"));
+    this.#lastRead = performance.now();
     this.#blocked = true;
     let reply: unknown;
     try {

@@ -12,7 +12,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from "../bus";
-import { deadLetterHeaders, defaultRetryPolicy, describeMessage, partitionOf, type BusObserver, type DeliveryContext, type RetryPolicy } from "../delivery";
+import { deadLetterHeaders, defaultFetchIntervalMs, defaultRetryPolicy, describeMessage, partitionOf, type BusObserver, type DeliveryContext, type RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { BroadcastReader } from "./broadcast-reader";
 import { GroupConsumer } from "./group-consumer";
@@ -29,6 +29,8 @@ export interface RedisBusOptions {
   leaseMs?: number;
   /** Longest a blocking read waits, which bounds how long close() takes. */
   blockMs?: number;
+  /** Shortest time between two reads of one consumer (a coalescing window; `defaultFetchIntervalMs`). */
+  fetchIntervalMs?: number;
   retryPolicy?: RetryPolicy;
   logger?: BusLogger;
   observer?: BusObserver;
@@ -54,6 +56,7 @@ export class RedisBus implements Bus, Abortable {
       partitions: 8,
       leaseMs: 10_000,
       blockMs: 1_000,
+      fetchIntervalMs: defaultFetchIntervalMs,
       retryPolicy: defaultRetryPolicy,
       ...options,
     };
@@ -98,6 +101,7 @@ export class RedisBus implements Bus, Abortable {
       batched,
       maxBatchSize,
       blockMs: this.#options.blockMs,
+      fetchIntervalMs: this.#options.fetchIntervalMs,
       leaseMs: this.#options.leaseMs,
       logger: this.#options.logger,
       context: (signal) => this.#context(topic, group, signal),
@@ -119,7 +123,7 @@ export class RedisBus implements Bus, Abortable {
     connection.on("error", () => {});
     const reader = new BroadcastReader(
       connection, this.#commands, topic, this.#keys.streams(topic), handler,
-      this.#options.blockMs, this.#options.logger,
+      this.#options.blockMs, this.#options.fetchIntervalMs, this.#options.logger,
     );
     await reader.start();
     this.#broadcasts.add(reader);

@@ -39,6 +39,11 @@ describe("loadConfig resolves", () => {
     ["a redis URL", { BUS: "redis", REDIS_URL: "rediss://:pw@cache:6380" }, { bus: { kind: "redis", url: "rediss://:pw@cache:6380", prefix: "gozon:" } }],
     ["a redis key prefix", { BUS: "redis", REDIS_PREFIX: "run-42:" }, { bus: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "run-42:" } }],
     [
+      "a redis partition lease",
+      { MODE: "orders", REDIS_PARTITION_LEASE: "3s" },
+      { bus: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "gozon:", leaseMs: 3_000 } },
+    ],
+    [
       "kafka defaults",
       { BUS: "kafka", MODE: "orders" },
       { bus: { kind: "kafka", brokers: ["127.0.0.1:9092"], clientId: "gozon-orders", ssl: false } },
@@ -94,6 +99,8 @@ describe("loadConfig rejects with one line", () => {
     ["a per-module database URL that is no URL", { ORDERS_DATABASE_URL: "localhost" }, 'Invalid configuration: ORDERS_DATABASE_URL="localhost" — expected a PostgreSQL URL'],
     ["a redis URL of another kind", { REDIS_URL: "http://cache" }, 'Invalid configuration: REDIS_URL="http://cache" — expected a Redis URL'],
     ["brokers without ports", { KAFKA_BROKERS: "b1:9092,b2" }, 'Invalid configuration: KAFKA_BROKERS="b1:9092,b2" — expected a comma list of host:port'],
+    ["a lease that is no duration", { REDIS_PARTITION_LEASE: "10" }, 'Invalid configuration: REDIS_PARTITION_LEASE="10" — expected a duration such as 30s'],
+    ["a lease too short to renew", { REDIS_PARTITION_LEASE: "500ms" }, 'Invalid configuration: REDIS_PARTITION_LEASE="500ms" — expected at least 1s'],
     ["a brokers list of commas", { KAFKA_BROKERS: ",," }, 'Invalid configuration: KAFKA_BROKERS=",," — expected a comma list'],
     ["KAFKA_SSL that is no boolean", { KAFKA_SSL: "maybe" }, 'Invalid configuration: KAFKA_SSL="maybe" — expected true or false'],
     ["an unknown SASL mechanism", { KAFKA_SASL_MECHANISM: "gssapi" }, 'Invalid configuration: KAFKA_SASL_MECHANISM="gssapi" — expected one of plain, scram-sha-256, scram-sha-512'],

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { BusConfig } from "./bus";
+import { durationSetting } from "./duration";
 import { logLevels, type LogLevel } from "./logger";
 
 /**
@@ -76,6 +77,8 @@ const environment = z.object({
   REDIS_URL: urlWith(["redis:", "rediss:"], "Redis").default("redis://127.0.0.1:6379"),
   // Several systems (or test runs) can share one Redis: every key of this one starts with it.
   REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, "expected 1 to 64 letters, digits or _ : . -").default("gozon:"),
+  // How long a dead member's partitions stay with it; members renew every third of it, so below 1 s a busy process could lose them.
+  REDIS_PARTITION_LEASE: durationSetting.refine((ms) => ms >= 1_000, "expected at least 1s (members renew their leases every third of it)").optional(),
   KAFKA_BROKERS: brokers.default(["127.0.0.1:9092"]),
   KAFKA_SSL: z
     .stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off"], error: "expected true or false" })
@@ -136,7 +139,7 @@ function resolveBus(env: Environment): BusConfig {
     case "memory":
       return { kind: "memory" };
     case "redis":
-      return { kind: "redis", url: env.REDIS_URL, prefix: env.REDIS_PREFIX };
+      return { kind: "redis", url: env.REDIS_URL, prefix: env.REDIS_PREFIX, ...(env.REDIS_PARTITION_LEASE && { leaseMs: env.REDIS_PARTITION_LEASE }) };
     case "kafka": {
       const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = env;
       const sasl = mechanism && username && password ? { mechanism, username, password } : undefined;

@@ -49,14 +49,16 @@ describe("the process", () => {
     startTimeoutMs + 20_000,
   );
 
-  test("refuses a bad configuration with one line on stderr", async () => {
-    const started = await start({ BUS: "nonsense" });
+  test.each([
+    ["BUS", "nonsense"],
+    ["REDIS_PARTITION_LEASE", "10"],
+  ])("refuses a bad configuration with one line on stderr: %s=%s", async (variable, value) => {
+    const started = await start({ MODE: "orders", [variable]: value });
     expect(await started.process.exited).not.toBe(0);
     await started.drained;
     const lines = started.output.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain("BUS");
-    expect(lines[0]).toContain("nonsense");
+    expect(lines[0]).toContain(`${variable}="${value}"`);
   });
 
   test(

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
+import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { deleteRedisKeys } from "../../shared/testing/redis";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
@@ -45,6 +46,19 @@ describe("the process", () => {
       expect(((await openapi.json()) as { openapi: string }).openapi).toBe("3.1.0");
 
       await stopsCleanly(started);
+    },
+    startTimeoutMs + 20_000,
+  );
+
+  test(
+    "stops cleanly on SIGTERM while it is still starting",
+    async () => {
+      const started = await start({});
+      // The first line comes from start-up itself, before the embedded databases are open.
+      await eventually(() => started.output.stdout.includes("AUTH=none"), startTimeoutMs, "the first start-up line");
+      expect(await started.stop()).toBe(0);
+      await started.drained;
+      expect(started.output.stdout).toContain('"msg":"stopped"');
     },
     startTimeoutMs + 20_000,
   );

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { sign } from "hono/jwt";
-import { chromium } from "playwright-core";
 import postgres from "postgres";
 import { createOrdersModule } from "../../modules/orders/index";
 import { createPaymentsModule } from "../../modules/payments/index";
@@ -10,6 +8,7 @@ import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
+import { launchChromium } from "../support/chromium";
 import { json, placeOrder, watchOrders } from "../support/walkthrough";
 
 /**
@@ -213,14 +212,9 @@ describe("AUTH=jwt with an HS256 secret", () => {
   });
 
   test("the status page asks for a token, shows a refusal, and works with the user's own token", async () => {
-    const chromiumPath = "/usr/bin/chromium";
-    if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: install Debian's chromium`);
     const alice = await newUser(100);
     const bob = await newUser(0);
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update"],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       page.setDefaultTimeout(15_000);

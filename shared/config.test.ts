@@ -76,6 +76,19 @@ describe("loadConfig resolves", () => {
       { auth: { kind: "jwt", key: { jwksUrl: "https://id.example/jwks.json" }, issuer: "https://id.example", audience: "gozon" } },
     ],
     ["a log level", { LOG_LEVEL: "debug" }, { logLevel: "debug" }],
+    ["mono: both APIs on this origin, no CORS", {}, { publicUrls: { orders: "", payments: "" }, corsOrigins: [] }],
+    ["orders without a payments URL", { MODE: "orders" }, { publicUrls: { orders: "", payments: null } }],
+    [
+      "orders told where payments is",
+      { MODE: "orders", PAYMENTS_PUBLIC_URL: "https://pay.example/gozon/" },
+      { publicUrls: { orders: "", payments: "https://pay.example/gozon" } },
+    ],
+    ["mono ignores a payments URL: it serves payments itself", { PAYMENTS_PUBLIC_URL: "http://localhost:8081" }, { publicUrls: { orders: "", payments: "" } }],
+    [
+      "CORS origins",
+      { MODE: "payments", CORS_ORIGINS: "http://localhost:8080, https://Shop.Example/" },
+      { publicUrls: { orders: null, payments: "" }, corsOrigins: ["http://localhost:8080", "https://shop.example"] },
+    ],
   ];
 
   test.each(cases)("%s", (_name, env, expected) => {
@@ -111,6 +124,9 @@ describe("loadConfig rejects with one line", () => {
     ["jwt without a key", { AUTH: "jwt" }, 'Invalid configuration: AUTH="jwt" — needs JWT_SECRET or JWT_JWKS_URL'],
     ["jwt with both keys", { AUTH: "jwt", JWT_SECRET: secret, JWT_JWKS_URL: "https://id/jwks" }, "Invalid configuration: JWT_JWKS_URL=\"https://id/jwks\" — expected only one of"],
     ["a JWKS URL that is no URL", { AUTH: "jwt", JWT_JWKS_URL: "id/jwks" }, 'Invalid configuration: JWT_JWKS_URL="id/jwks" — expected a JWKS URL'],
+    ["a payments URL that is no URL", { PAYMENTS_PUBLIC_URL: "localhost:8081" }, 'Invalid configuration: PAYMENTS_PUBLIC_URL="localhost:8081" — expected a web URL'],
+    ["a CORS origin with a path", { CORS_ORIGINS: "http://localhost:8080/page" }, 'Invalid configuration: CORS_ORIGINS="http://localhost:8080/page" — expected a comma list of origins'],
+    ["a CORS wildcard", { CORS_ORIGINS: "*" }, 'Invalid configuration: CORS_ORIGINS="*" — expected a comma list of origins'],
     ["an unknown log level", { LOG_LEVEL: "loud" }, 'Invalid configuration: LOG_LEVEL="loud" — expected one of debug, info, warn, error'],
   ];
 

@@ -30,6 +30,10 @@ export interface Config {
   /** PostgreSQL URL per module; undefined means embedded PGlite. */
   databaseUrls: Record<ModuleName, string | undefined>;
   bus: BusConfig;
+  /** Where browsers reach each module's API: "" for this process's own, a URL, or null if unknown. */
+  publicUrls: Record<ModuleName, string | null>;
+  /** Browser origins allowed to call this process's /api routes from another origin (CORS). */
+  corsOrigins: string[];
   auth: AuthConfig;
   logLevel: LogLevel;
 }
@@ -66,6 +70,16 @@ const brokers = z
   .transform((value) => value.split(",").map((broker) => broker.trim()).filter(Boolean))
   .refine((list) => list.length > 0 && list.every((broker) => brokerPattern.test(broker)), "expected a comma list of host:port");
 
+const publicUrl = urlWith(["http:", "https:"], "web").transform((value) => value.replace(/\/+$/, ""));
+/** `https://shop.example` or `http://localhost:8080`: scheme, host and port, nothing else. */
+const isOrigin = (text: string) =>
+  URL.canParse(text) && ["http:", "https:"].includes(new URL(text).protocol) && new URL(text).origin === text.replace(/\/$/, "").toLowerCase();
+const origins = z
+  .string()
+  .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean))
+  .refine((list) => list.length > 0 && list.every(isOrigin), "expected a comma list of origins like https://shop.example or http://localhost:8080 (scheme, host and port only)")
+  .transform((list) => list.map((origin) => new URL(origin).origin));
+
 const environment = z.object({
   MODE: oneOf(modes).default("mono"),
   PORT: port.optional(),
@@ -86,6 +100,9 @@ const environment = z.object({
   KAFKA_SASL_MECHANISM: oneOf(saslMechanisms).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  // The status page (orders) calls payments there when this process does not run payments itself.
+  PAYMENTS_PUBLIC_URL: publicUrl.optional(),
+  CORS_ORIGINS: origins.default([]),
   AUTH: oneOf(["none", "jwt"]).default("none"),
   // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
   JWT_SECRET: z.string().min(32, "expected at least 32 characters (HS256 needs a 256-bit key)").optional(),
@@ -129,6 +146,11 @@ function resolve(env: Environment): Config {
       payments: env.PAYMENTS_DATABASE_URL ?? env.DATABASE_URL,
     },
     bus: resolveBus(env),
+    publicUrls: {
+      orders: modules.includes("orders") ? "" : null,
+      payments: modules.includes("payments") ? "" : (env.PAYMENTS_PUBLIC_URL ?? null),
+    },
+    corsOrigins: env.CORS_ORIGINS,
     auth: resolveAuth(env),
     logLevel: env.LOG_LEVEL,
   };

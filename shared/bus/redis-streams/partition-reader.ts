@@ -18,6 +18,8 @@ export interface PartitionReaderOptions {
   batched: boolean;
   maxBatchSize: number;
   blockMs: number;
+  /** The partition lease: an entry pending on another consumer for this long is a former owner's, claimed again. */
+  leaseMs: number;
   context: DeliveryContext;
   logger?: BusLogger;
 }
@@ -36,9 +38,17 @@ export async function readPartition(options: PartitionReaderOptions): Promise<vo
   let lastTrim = 0;
   while (!context.signal.aborted) {
     try {
-      await claimPending(options);
+      await claimPending(options, 0);
       let pendingDone = false;
+      let lastClaim = Date.now();
       while (!context.signal.aborted) {
+        // A former owner whose lease lapsed while it was alive can still be handed entries after
+        // the claim above (its read in flight, or one more before its heartbeat notices); if it
+        // stops or dies without acknowledging them, they are claimed here, a lease later.
+        if (pendingDone && Date.now() - lastClaim >= options.leaseMs) {
+          lastClaim = Date.now();
+          if ((await claimPending(options, options.leaseMs)) > 0) pendingDone = false;
+        }
         const fromId = pendingDone ? ">" : "0";
         const block = pendingDone ? ["BLOCK", options.blockMs] : [];
         const reply = await options.connection.call(
@@ -63,15 +73,18 @@ export async function readPartition(options: PartitionReaderOptions): Promise<vo
   }
 }
 
-/** Takes over every entry of the group still pending on this stream (a previous owner's). */
-async function claimPending(options: PartitionReaderOptions): Promise<void> {
+/** Takes over every entry of the group pending on this stream (a previous owner's) idle for `minIdleMs`; returns how many. */
+async function claimPending(options: PartitionReaderOptions, minIdleMs: number): Promise<number> {
   let cursor = "0-0";
+  let claimed = 0;
   do {
     const reply = (await options.commands.call(
-      "XAUTOCLAIM", options.stream, options.group, options.consumer, 0, cursor, "COUNT", 1_000, "JUSTID",
+      "XAUTOCLAIM", options.stream, options.group, options.consumer, minIdleMs, cursor, "COUNT", 1_000, "JUSTID",
     )) as [string, string[], string[]?];
     cursor = reply[0];
+    claimed += reply[1].length;
   } while (cursor !== "0-0");
+  return claimed;
 }
 
 /** Runs entries through the handler and acknowledges the done ones; false when we must stop. */

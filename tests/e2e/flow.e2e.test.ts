@@ -36,8 +36,8 @@ async function walkthrough(ordersUrl: string, paymentsUrl: string): Promise<void
 
 async function documentedPaths(baseUrl: string): Promise<string[]> {
   const document = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-  // GET /api/auth belongs to every process (like /health), not to a module's API.
-  return Object.keys(document.paths).filter((path) => path.startsWith("/api/") && path !== "/api/auth");
+  // GET /api/auth and GET /api/services belong to every process (like /health), not to a module's API.
+  return Object.keys(document.paths).filter((path) => path.startsWith("/api/") && path !== "/api/auth" && path !== "/api/services");
 }
 
 describe("the whole flow", () => {

@@ -18,12 +18,14 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel });
-const server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, { logger }).catch(
-  (error: unknown) => {
-    logger.error("start-up failed", { error });
-    process.exit(1);
-  },
-);
+// Handlers first: a supervisor may stop the process while it is still starting (PGlite takes seconds).
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+const starting = startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, { logger });
+starting.catch((error: unknown) => {
+  logger.error("start-up failed", { error });
+  process.exit(1);
+});
 
 const shutdownDeadlineMs = 15_000;
 let stopping = false;
@@ -34,6 +36,8 @@ async function shutdown(signal: string): Promise<void> {
   }
   stopping = true;
   logger.info(`${signal}: shutting down`);
+  // Asked during start-up: what is starting is stopped once it is up (a failed start exits 1 above).
+  const server = await starting;
   setTimeout(() => {
     logger.error(`shutdown took longer than ${shutdownDeadlineMs} ms: exiting`);
     process.exit(1);
@@ -46,5 +50,3 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }
 }
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));

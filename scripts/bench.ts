@@ -64,12 +64,13 @@ const cleanup = () =>
     }
     return notes;
   })());
-process.on("SIGINT", () => {
+// Ctrl-C, or SIGTERM from whatever started the bench (npm passes it on): stop the children, which sit in process groups of their own.
+for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) process.on(signal, () => {
   progress("interrupted: stopping the system");
   interrupted = true; // the run fails from here on: nothing more of it is worth printing
   void cleanup().finally(() => {
     console.error(`bench: interrupted; logs kept in ${workDir}`);
-    process.exit(130);
+    process.exit(status);
   });
 });
 

@@ -12,9 +12,17 @@ const root = new URL("..", import.meta.url).pathname;
 const ordersPort = process.env.PORT ?? "8080";
 const paymentsPort = process.env.PAYMENTS_PORT ?? "8081";
 
+// The status page (orders) offers the account panel when it knows where payments is and payments
+// allows the page's origin; on fixed ports this script tells both, unless they are set already.
+const fixedPorts = ordersPort !== "0" && paymentsPort !== "0";
+const pageSettings = {
+  orders: fixedPorts && !process.env.PAYMENTS_PUBLIC_URL ? { PAYMENTS_PUBLIC_URL: `http://localhost:${paymentsPort}` } : {},
+  payments: fixedPorts && !process.env.CORS_ORIGINS ? { CORS_ORIGINS: `http://localhost:${ordersPort},http://127.0.0.1:${ordersPort}` } : {},
+};
+
 const children = [
-  { name: "orders", env: { MODE: "orders", PORT: ordersPort } },
-  { name: "payments", env: { MODE: "payments", PORT: paymentsPort } },
+  { name: "orders", env: { MODE: "orders", PORT: ordersPort, ...pageSettings.orders } },
+  { name: "payments", env: { MODE: "payments", PORT: paymentsPort, ...pageSettings.payments } },
 ].map(({ name, env }) => {
   // Each child in a process group of its own: a terminal's Ctrl-C reaches only this script,
   // which then stops both children once (a second signal would make them skip the graceful stop).

@@ -40,6 +40,11 @@ describe("loadConfig resolves", () => {
     ["a redis URL", { BUS: "redis", REDIS_URL: "rediss://:pw@cache:6380" }, { bus: { kind: "redis", url: "rediss://:pw@cache:6380", prefix: "gozon:" } }],
     ["a redis key prefix", { BUS: "redis", REDIS_PREFIX: "run-42:" }, { bus: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "run-42:" } }],
     [
+      "a redis partition lease",
+      { MODE: "orders", REDIS_PARTITION_LEASE: "3s" },
+      { bus: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "gozon:", leaseMs: 3_000 } },
+    ],
+    [
       "kafka defaults",
       { BUS: "kafka", MODE: "orders" },
       { bus: { kind: "kafka", brokers: ["127.0.0.1:9092"], clientId: "gozon-orders", ssl: false } },
@@ -77,6 +82,19 @@ describe("loadConfig resolves", () => {
       { INBOX_RETENTION: "2d", IDEMPOTENCY_KEY_RETENTION: "90m", OUTBOX_RETENTION: "30s", DEAD_LETTER_RETENTION: "500ms" },
       { retention: { inboxMs: 172_800_000, idempotencyKeyMs: 5_400_000, outboxMs: 30_000, deadLetterMs: 500 } },
     ],
+    ["mono: both APIs on this origin, no CORS", {}, { publicUrls: { orders: "", payments: "" }, corsOrigins: [] }],
+    ["orders without a payments URL", { MODE: "orders" }, { publicUrls: { orders: "", payments: null } }],
+    [
+      "orders told where payments is",
+      { MODE: "orders", PAYMENTS_PUBLIC_URL: "https://pay.example/gozon/" },
+      { publicUrls: { orders: "", payments: "https://pay.example/gozon" } },
+    ],
+    ["mono ignores a payments URL: it serves payments itself", { PAYMENTS_PUBLIC_URL: "http://localhost:8081" }, { publicUrls: { orders: "", payments: "" } }],
+    [
+      "CORS origins",
+      { MODE: "payments", CORS_ORIGINS: "http://localhost:8080, https://Shop.Example/" },
+      { publicUrls: { orders: null, payments: "" }, corsOrigins: ["http://localhost:8080", "https://shop.example"] },
+    ],
   ];
 
   test.each(cases)("%s", (_name, env, expected) => {
@@ -100,6 +118,8 @@ describe("loadConfig rejects with one line", () => {
     ["a per-module database URL that is no URL", { ORDERS_DATABASE_URL: "localhost" }, 'Invalid configuration: ORDERS_DATABASE_URL="localhost" — expected a PostgreSQL URL'],
     ["a redis URL of another kind", { REDIS_URL: "http://cache" }, 'Invalid configuration: REDIS_URL="http://cache" — expected a Redis URL'],
     ["brokers without ports", { KAFKA_BROKERS: "b1:9092,b2" }, 'Invalid configuration: KAFKA_BROKERS="b1:9092,b2" — expected a comma list of host:port'],
+    ["a lease that is no duration", { REDIS_PARTITION_LEASE: "10" }, 'Invalid configuration: REDIS_PARTITION_LEASE="10" — expected a duration such as 30s'],
+    ["a lease too short to renew", { REDIS_PARTITION_LEASE: "500ms" }, 'Invalid configuration: REDIS_PARTITION_LEASE="500ms" — expected at least 1s'],
     ["a brokers list of commas", { KAFKA_BROKERS: ",," }, 'Invalid configuration: KAFKA_BROKERS=",," — expected a comma list'],
     ["KAFKA_SSL that is no boolean", { KAFKA_SSL: "maybe" }, 'Invalid configuration: KAFKA_SSL="maybe" — expected true or false'],
     ["an unknown SASL mechanism", { KAFKA_SASL_MECHANISM: "gssapi" }, 'Invalid configuration: KAFKA_SASL_MECHANISM="gssapi" — expected one of plain, scram-sha-256, scram-sha-512'],
@@ -110,6 +130,9 @@ describe("loadConfig rejects with one line", () => {
     ["jwt without a key", { AUTH: "jwt" }, 'Invalid configuration: AUTH="jwt" — needs JWT_SECRET or JWT_JWKS_URL'],
     ["jwt with both keys", { AUTH: "jwt", JWT_SECRET: secret, JWT_JWKS_URL: "https://id/jwks" }, "Invalid configuration: JWT_JWKS_URL=\"https://id/jwks\" — expected only one of"],
     ["a JWKS URL that is no URL", { AUTH: "jwt", JWT_JWKS_URL: "id/jwks" }, 'Invalid configuration: JWT_JWKS_URL="id/jwks" — expected a JWKS URL'],
+    ["a payments URL that is no URL", { PAYMENTS_PUBLIC_URL: "localhost:8081" }, 'Invalid configuration: PAYMENTS_PUBLIC_URL="localhost:8081" — expected a web URL'],
+    ["a CORS origin with a path", { CORS_ORIGINS: "http://localhost:8080/page" }, 'Invalid configuration: CORS_ORIGINS="http://localhost:8080/page" — expected a comma list of origins'],
+    ["a CORS wildcard", { CORS_ORIGINS: "*" }, 'Invalid configuration: CORS_ORIGINS="*" — expected a comma list of origins'],
     ["an unknown log level", { LOG_LEVEL: "loud" }, 'Invalid configuration: LOG_LEVEL="loud" — expected one of debug, info, warn, error'],
     ["an inbox window without a unit", { INBOX_RETENTION: "7" }, 'Invalid configuration: INBOX_RETENTION="7" — expected a duration such as 30s, 15m, 24h or 7d'],
     ["a zero idempotency window", { IDEMPOTENCY_KEY_RETENTION: "0h" }, 'Invalid configuration: IDEMPOTENCY_KEY_RETENTION="0h" — expected a duration'],

@@ -45,6 +45,10 @@ export interface Config {
   /** PostgreSQL URL per module; undefined means embedded PGlite. */
   databaseUrls: Record<ModuleName, string | undefined>;
   bus: BusConfig;
+  /** Where browsers reach each module's API: "" for this process's own, a URL, or null if unknown. */
+  publicUrls: Record<ModuleName, string | null>;
+  /** Browser origins allowed to call this process's /api routes from another origin (CORS). */
+  corsOrigins: string[];
   auth: AuthConfig;
   retention: RetentionSettings;
   logLevel: LogLevel;
@@ -82,6 +86,16 @@ const brokers = z
   .transform((value) => value.split(",").map((broker) => broker.trim()).filter(Boolean))
   .refine((list) => list.length > 0 && list.every((broker) => brokerPattern.test(broker)), "expected a comma list of host:port");
 
+const publicUrl = urlWith(["http:", "https:"], "web").transform((value) => value.replace(/\/+$/, ""));
+/** `https://shop.example` or `http://localhost:8080`: scheme, host and port, nothing else. */
+const isOrigin = (text: string) =>
+  URL.canParse(text) && ["http:", "https:"].includes(new URL(text).protocol) && new URL(text).origin === text.replace(/\/$/, "").toLowerCase();
+const origins = z
+  .string()
+  .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean))
+  .refine((list) => list.length > 0 && list.every(isOrigin), "expected a comma list of origins like https://shop.example or http://localhost:8080 (scheme, host and port only)")
+  .transform((list) => list.map((origin) => new URL(origin).origin));
+
 const environment = z.object({
   MODE: oneOf(modes).default("mono"),
   PORT: port.optional(),
@@ -93,6 +107,8 @@ const environment = z.object({
   REDIS_URL: urlWith(["redis:", "rediss:"], "Redis").default("redis://127.0.0.1:6379"),
   // Several systems (or test runs) can share one Redis: every key of this one starts with it.
   REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, "expected 1 to 64 letters, digits or _ : . -").default("gozon:"),
+  // How long a dead member's partitions stay with it; members renew every third of it, so below 1 s a busy process could lose them.
+  REDIS_PARTITION_LEASE: durationSetting.refine((ms) => ms >= 1_000, "expected at least 1s (members renew their leases every third of it)").optional(),
   KAFKA_BROKERS: brokers.default(["127.0.0.1:9092"]),
   KAFKA_SSL: z
     .stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off"], error: "expected true or false" })
@@ -100,6 +116,9 @@ const environment = z.object({
   KAFKA_SASL_MECHANISM: oneOf(saslMechanisms).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  // The status page (orders) calls payments there when this process does not run payments itself.
+  PAYMENTS_PUBLIC_URL: publicUrl.optional(),
+  CORS_ORIGINS: origins.default([]),
   AUTH: oneOf(["none", "jwt"]).default("none"),
   // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
   JWT_SECRET: z.string().min(32, "expected at least 32 characters (HS256 needs a 256-bit key)").optional(),
@@ -147,6 +166,11 @@ function resolve(env: Environment): Config {
       payments: env.PAYMENTS_DATABASE_URL ?? env.DATABASE_URL,
     },
     bus: resolveBus(env),
+    publicUrls: {
+      orders: modules.includes("orders") ? "" : null,
+      payments: modules.includes("payments") ? "" : (env.PAYMENTS_PUBLIC_URL ?? null),
+    },
+    corsOrigins: env.CORS_ORIGINS,
     auth: resolveAuth(env),
     retention: resolveRetention(env),
     logLevel: env.LOG_LEVEL,
@@ -158,7 +182,7 @@ function resolveBus(env: Environment): BusConfig {
     case "memory":
       return { kind: "memory" };
     case "redis":
-      return { kind: "redis", url: env.REDIS_URL, prefix: env.REDIS_PREFIX };
+      return { kind: "redis", url: env.REDIS_URL, prefix: env.REDIS_PREFIX, ...(env.REDIS_PARTITION_LEASE && { leaseMs: env.REDIS_PARTITION_LEASE }) };
     case "kafka": {
       const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = env;
       const sasl = mechanism && username && password ? { mechanism, username, password } : undefined;

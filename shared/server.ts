@@ -5,6 +5,7 @@ import type { Config, ModuleName } from "./config";
 import { createDatabase } from "./db";
 import { authRoutes, createAuthPolicy } from "./http/auth";
 import { createApp, type ReadinessProbe } from "./http/create-app";
+import { servicesRoutes } from "./http/services";
 import { createLogger, type Logger } from "./logger";
 import type { DeadLetterStore } from "./messaging/dead-letters/dead-letter-store";
 import { deadLetterRoutes } from "./messaging/dead-letters/dead-letters.routes";
@@ -57,9 +58,10 @@ export async function startServer(config: Config, factories: ModuleFactories, op
 
     const readiness: Record<string, ReadinessProbe> = { bus: () => bus.ping() };
     for (const { name, db } of databases) readiness[`${name} database`] = () => db.ping();
-    const app = createApp({ logger, readiness, metrics });
+    const app = createApp({ logger, readiness, metrics, corsOrigins: config.corsOrigins });
     const auth = createAuthPolicy(config.auth, { logger: logger.child({ component: "auth" }) });
     app.route("/", authRoutes(auth));
+    app.route("/", servicesRoutes(config.publicUrls));
     const deadLetterStores: DeadLetterStore[] = [];
     for (const { name, db } of databases) {
       const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention });

@@ -8,7 +8,13 @@ export type { BusLogger } from "./logger";
 
 export type BusConfig =
   | { kind: "memory" }
-  | { kind: "redis"; url: string; prefix?: string }
+  | {
+      kind: "redis";
+      url: string;
+      prefix?: string;
+      /** Partition lease (RedisBusOptions.leaseMs): a dead member's partitions move within about 4/3 of it. */
+      leaseMs?: number;
+    }
   | {
       kind: "kafka";
       brokers: string[];
@@ -32,7 +38,7 @@ export async function createBus(
     }
     case "redis": {
       const { RedisBus } = await import("./redis-streams/redis-bus");
-      return new RedisBus({ url: config.url, prefix: config.prefix, ...options });
+      return new RedisBus({ url: config.url, prefix: config.prefix, ...(config.leaseMs && { leaseMs: config.leaseMs }), ...options });
     }
     case "kafka": {
       const { createKafkaBus } = await import("./kafka");

@@ -2,6 +2,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { OpenAPIHono, createRoute, z, type Hook } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { getPath } from "hono/utils/url";
 import packageJson from "../../package.json" with { type: "json" };
@@ -28,6 +29,8 @@ export interface CreateAppOptions {
   probeTimeoutMs?: number;
   /** When given: every request is counted and timed, and `GET /metrics` serves the registry. */
   metrics?: Metrics;
+  /** Browser origins that may call `/api` from another origin (CORS); none by default. */
+  corsOrigins?: string[];
 }
 
 /**
@@ -71,6 +74,10 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
   );
 
   if (options.metrics) mountMetrics(app, options.metrics);
+  if (options.corsOrigins?.length) {
+    // Before the body limit, so a preflight is answered as such. Bearer tokens, not cookies: no credentials.
+    app.use("/api/*", cors({ origin: options.corsOrigins, allowMethods: ["GET", "POST"], allowHeaders: ["authorization", "content-type", "idempotency-key"], maxAge: 600 }));
+  }
   app.use(
     "/api/*",
     bodyLimit({

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { sign } from "hono/jwt";
-import { chromium } from "playwright-core";
 import postgres from "postgres";
 import { createOrdersModule } from "../../modules/orders/index";
 import { createPaymentsModule } from "../../modules/payments/index";
@@ -11,6 +10,7 @@ import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
+import { launchChromium } from "../support/chromium";
 import { json, placeOrder, watchOrders } from "../support/walkthrough";
 
 /**
@@ -115,10 +115,10 @@ describe("AUTH=jwt with an HS256 secret", () => {
       ["POST", `/api/admin/dead-letters/${order.id}/discard`, "/api/admin/dead-letters/{id}/discard"],
       ["POST", "/api/admin/dead-letters/redrive", "/api/admin/dead-letters/redrive", {}],
     ];
-    // The list is every documented /api operation except the open GET /api/auth: a new route must join it.
+    // The list is every documented /api operation except the open GET /api/auth and GET /api/services: a new route must join it.
     const document = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, { security?: unknown }>> };
     const documented = Object.entries(document.paths)
-      .filter(([path]) => path.startsWith("/api/") && path !== "/api/auth")
+      .filter(([path]) => path.startsWith("/api/") && path !== "/api/auth" && path !== "/api/services")
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
     expect(documented.sort()).toEqual(routes.map(([method, , template]) => `${method} ${template}`).sort());
 
@@ -250,8 +250,8 @@ describe("AUTH=jwt with an HS256 secret", () => {
     expect(listed.items.map((item) => item.id)).toEqual([order.id]);
   }, 30_000);
 
-  test("health, metrics, docs, the document, the page and GET /api/auth stay open", async () => {
-    for (const path of ["/health/live", "/health/ready", "/metrics", "/docs", "/openapi.json", "/", "/index.html", "/api/auth"]) {
+  test("health, metrics, docs, the document, the page, GET /api/auth and GET /api/services stay open", async () => {
+    for (const path of ["/health/live", "/health/ready", "/metrics", "/docs", "/openapi.json", "/", "/index.html", "/api/auth", "/api/services"]) {
       expect((await fetch(`${baseUrl}${path}`)).status, path).toBe(200);
     }
     expect(await (await fetch(`${baseUrl}/api/auth`)).json()).toEqual({ auth: "jwt" });
@@ -264,14 +264,9 @@ describe("AUTH=jwt with an HS256 secret", () => {
   });
 
   test("the status page asks for a token, shows a refusal, and works with the user's own token", async () => {
-    const chromiumPath = "/usr/bin/chromium";
-    if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: install Debian's chromium`);
     const alice = await newUser(100);
     const bob = await newUser(0);
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update"],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       page.setDefaultTimeout(15_000);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
+import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { deleteRedisKeys } from "../../shared/testing/redis";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
@@ -49,14 +50,29 @@ describe("the process", () => {
     startTimeoutMs + 20_000,
   );
 
-  test("refuses a bad configuration with one line on stderr", async () => {
-    const started = await start({ BUS: "nonsense" });
+  test(
+    "stops cleanly on SIGTERM while it is still starting",
+    async () => {
+      const started = await start({});
+      // The first line comes from start-up itself, before the embedded databases are open.
+      await eventually(() => started.output.stdout.includes("AUTH=none"), startTimeoutMs, "the first start-up line");
+      expect(await started.stop()).toBe(0);
+      await started.drained;
+      expect(started.output.stdout).toContain('"msg":"stopped"');
+    },
+    startTimeoutMs + 20_000,
+  );
+
+  test.each([
+    ["BUS", "nonsense"],
+    ["REDIS_PARTITION_LEASE", "10"],
+  ])("refuses a bad configuration with one line on stderr: %s=%s", async (variable, value) => {
+    const started = await start({ MODE: "orders", [variable]: value });
     expect(await started.process.exited).not.toBe(0);
     await started.drained;
     const lines = started.output.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain("BUS");
-    expect(lines[0]).toContain("nonsense");
+    expect(lines[0]).toContain(`${variable}="${value}"`);
   });
 
   test(

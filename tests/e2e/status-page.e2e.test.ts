@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { createOrdersModule } from "../../modules/orders/index";
 import { createPaymentsModule } from "../../modules/payments/index";
 import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer, type RunningServer } from "../../shared/server";
 import { createTestDatabase } from "../../shared/testing/postgres";
+import { launchChromium } from "../support/chromium";
 
 /**
  * The live status page driven in a real headless browser (Debian's chromium through playwright-core)
@@ -17,10 +17,6 @@ import { createTestDatabase } from "../../shared/testing/postgres";
  * Screenshots go to `<tmp>/gozon-status-page/` (overwritten on each run) for a human to look at.
  */
 
-const chromiumPath = "/usr/bin/chromium";
-// No network on CI machines: nothing may try to reach Google's services at start-up.
-const chromiumArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const settleTimeoutMs = 15_000;
 const screenshotDir = join(tmpdir(), "gozon-status-page");
 
@@ -30,9 +26,6 @@ let baseUrl: string;
 const userId = crypto.randomUUID();
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`${chromiumPath} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium)`);
-  }
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
   const dataDir = await mkdtemp(join(tmpdir(), "gozon-status-page-data-"));
@@ -49,7 +42,7 @@ beforeAll(async () => {
   await call("POST", "/api/accounts", { userId }, 201);
   await call("POST", `/api/accounts/${userId}/deposit`, { amount: 100 }, 200);
 
-  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+  browser = await launchChromium();
   cleanups.push(() => browser.close());
   await mkdir(screenshotDir, { recursive: true });
 });

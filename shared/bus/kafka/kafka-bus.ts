@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { Kafka, logLevel, type Consumer, type ConsumerRunConfig, type EachBatchPayload, type SASLOptions } from "kafkajs";
-import type { ICustomPartitioner, IHeaders, KafkaMessage, logCreator, Producer } from "kafkajs";
+import { Kafka, type Consumer, type ConsumerRunConfig, type EachBatchPayload, type SASLOptions } from "kafkajs";
+import type { ICustomPartitioner, IHeaders, KafkaMessage, Producer } from "kafkajs";
 import { deadLetterTopic, type Abortable, type BatchHandler, type Bus, type BusFeatures, type Delivery } from "../bus";
 import type { MessageHandler, OutgoingMessage, SubscribeOptions, Subscription } from "../bus";
 import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, describeMessage, partitionOf, sleep } from "../delivery";
 import type { BusObserver, DeliveryContext, RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
+import { kafkajsLogLevel, kafkaLogCreator } from "./kafka-log";
 import { KafkaTopics } from "./kafka-topics";
+import "./kafkajs-request-queue"; // no negative timeout, no 1 ms polling per connection (see there)
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -72,7 +74,7 @@ export class KafkaBus implements Bus, Abortable {
       requestTimeout: 30_000,
       // Transient broker errors (leader moves, restarts) are retried for ~10 s before an operation fails.
       retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 5 },
-      logLevel: logLevel.WARN,
+      logLevel: kafkajsLogLevel,
       logCreator: kafkaLogCreator(this.#logger),
     });
     // Not kafkajs's idempotent mode: it rolls a failed batch's sequence numbers back and, once its
@@ -344,14 +346,4 @@ export function toHeaders(headers: IHeaders | undefined): Record<string, string>
     if (last !== undefined) result[name] = last.toString();
   }
   return result;
-}
-
-/** Routes kafkajs's own log lines (WARN and up) to the bus logger. */
-function kafkaLogCreator(logger: BusLogger): logCreator {
-  return () =>
-    ({ namespace, level, log }) => {
-      const { message, timestamp: _timestamp, logger: _kafkajs, ...fields } = log;
-      const write = level === logLevel.ERROR ? logger.error : level === logLevel.WARN ? logger.warn : logger.info;
-      write.call(logger, `kafkajs ${namespace}: ${message}`, fields);
-    };
 }

@@ -64,6 +64,20 @@ export class KafkaTopics {
   async #create(topic: string): Promise<void> {
     await this.connect();
     // Resolves false when the topic exists already; any other failure rejects.
-    await this.admin.createTopics({ topics: [{ topic, numPartitions: this.partitions }], waitForLeaders: true });
+    await this.admin.createTopics({ topics: [{ topic, numPartitions: this.partitions }], waitForLeaders: true }).catch((error: unknown) => {
+      throw topicCreationError(topic, error);
+    });
   }
+}
+
+/**
+ * kafkajs rejects a failed CreateTopics with "Topic creation errors" and the reasons only inside
+ * (`errors`, one per topic); its own log line of it is kept at debug (kafka-log.ts), so the
+ * error this bus reports names them.
+ */
+export function topicCreationError(topic: string, error: unknown): Error {
+  const reasons = (error as { errors?: unknown }).errors;
+  if (!Array.isArray(reasons) || reasons.length === 0) return error instanceof Error ? error : new Error(String(error));
+  const described = reasons.map((reason: { type?: string; message?: string }) => [reason.type, reason.message].filter(Boolean).join(": "));
+  return new Error(`could not create Kafka topic ${topic}: ${described.join("; ")}`, { cause: error });
 }

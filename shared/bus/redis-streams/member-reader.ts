@@ -20,6 +20,8 @@ export interface MemberReaderOptions {
   blockMs: number;
   /** Shortest time between two reads of new entries (see `defaultFetchIntervalMs`). */
   fetchIntervalMs: number;
+  /** The partition lease: an entry pending on another consumer for this long is a former owner's, claimed again. */
+  leaseMs: number;
   context: DeliveryContext;
   logger?: BusLogger;
 }
@@ -111,10 +113,15 @@ export class MemberReader {
   async #run(): Promise<void> {
     const { logger, keys, topic, group } = this.options;
     let lastTrim = Date.now();
+    let lastReclaim = Date.now();
     while (!this.#stopping.signal.aborted) {
       let endRound!: () => void;
       this.#round = new Promise((resolve) => (endRound = resolve));
       try {
+        if (Date.now() - lastReclaim >= this.options.leaseMs) {
+          lastReclaim = Date.now();
+          await this.#reclaimStranded();
+        }
         if (this.#partitions.size === 0) await this.#changed.wait(this.options.blockMs);
         else if ([...this.#partitions.values()].includes("pending")) await this.#readPending();
         else await this.#readNew();
@@ -199,15 +206,31 @@ export class MemberReader {
     if (failed !== undefined) throw failed;
   }
 
-  /** Takes over every entry of the group still pending on the partition's stream (a previous owner's). */
-  async #claimPending(partition: number): Promise<void> {
+  /**
+   * A former owner whose lease lapsed while it was alive can still be handed entries after we
+   * claimed the partition's pending entries (its read in flight, or one more before its heartbeat
+   * noticed); if it then stops or dies without acknowledging them, nobody would claim them again.
+   * Once a lease, entries pending on another consumer for longer than a lease are claimed to us and
+   * read from our history. (Such an entry may come after newer ones of its key: late beats lost.)
+   */
+  async #reclaimStranded(): Promise<void> {
+    for (const [partition, state] of this.#partitions) {
+      if (state === "live" && (await this.#claimPending(partition, this.options.leaseMs)) > 0) this.#partitions.set(partition, "pending");
+    }
+  }
+
+  /** Takes over the group's entries pending on the partition's stream idle for `minIdleMs` (a previous owner's); returns how many. */
+  async #claimPending(partition: number, minIdleMs = 0): Promise<number> {
     let cursor = "0-0";
+    let claimed = 0;
     do {
       const reply = (await this.options.commands.call(
-        "XAUTOCLAIM", this.#stream(partition), this.options.group, this.options.consumer, 0, cursor, "COUNT", 1_000, "JUSTID",
+        "XAUTOCLAIM", this.#stream(partition), this.options.group, this.options.consumer, minIdleMs, cursor, "COUNT", 1_000, "JUSTID",
       )) as [string, string[], string[]?];
       cursor = reply[0];
+      claimed += reply[1].length;
     } while (cursor !== "0-0");
+    return claimed;
   }
 
   /** Interrupts a blocking read, so the next one reads the new set of partitions (or the loop stops). */

@@ -39,6 +39,14 @@ export type EndpointConsumer<Schema extends z.ZodType<{ id: string }> = any> = {
     }
 );
 
+/** What a writer in the module's process needs of its relay (see `MessagingEndpoint.relay`). */
+export interface LocalRelay {
+  /** True while this process's relay is the one publishing. */
+  readonly active: boolean;
+  /** Starts a round now (or as soon as the coalescing window allows). */
+  wake(): void;
+}
+
 /** Declares a consumer of the endpoint (typing only). */
 export function inboxConsumer<Schema extends z.ZodType<{ id: string }>>(consumer: EndpointConsumer<Schema>): EndpointConsumer<Schema> {
   return consumer;
@@ -138,6 +146,15 @@ export class MessagingEndpoint {
       this.#consumers.push(await recordDeadLetters({ bus: ports.bus, db, schema, topic: consume.topic, group: `${consume.group}.dead-letters` }));
     }
     this.#retention.start();
+  }
+
+  /**
+   * The relay of this process, for writers of relayed rows that commit on their own: while it is
+   * the active one, they skip NOTIFY and wake it after their commit (no round trip through the
+   * database); otherwise they NOTIFY whichever instance is active.
+   */
+  get relay(): LocalRelay {
+    return this.#relay;
   }
 
   /**

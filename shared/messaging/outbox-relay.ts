@@ -60,6 +60,7 @@ export class OutboxRelay {
   #unlisten: (() => Promise<void>) | undefined;
   /** Set by every NOTIFY: one that lands while a round runs must not wait for the next poll. */
   #notified = false;
+  #active = false;
 
   constructor(options: OutboxRelayOptions) {
     this.#options = { batchSize: 500, pollMs: 1_000, roundIntervalMs: defaultFetchIntervalMs, writerPublishedTopics: [], writerGraceMs: 2_000, ...options };
@@ -80,6 +81,14 @@ export class OutboxRelay {
     await this.#unlisten?.();
   }
 
+  /**
+   * Whether this relay held the module's lock in its last round (it is the one publishing). A
+   * writer in this process may then skip NOTIFY and `wake()` it after its commit instead.
+   */
+  get active(): boolean {
+    return this.#active;
+  }
+
   /** Wakes the relay now (tests, and writers in this process that skip NOTIFY). */
   wake(): void {
     this.#notified = true;
@@ -97,9 +106,11 @@ export class OutboxRelay {
         lastRound = performance.now();
         this.#notified = false;
         const published = await this.relayOnce();
+        this.#active = published !== "standby";
         if (published === "standby") await sleep(pollMs, this.#stop.signal);
         else if (published < batchSize && !this.#notified) await this.#wake.wait(pollMs);
       } catch (error) {
+        this.#active = false;
         logger?.error("outbox relay round failed, retrying", { schema: this.#options.schema, error: String(error) });
         await sleep(pollMs, this.#stop.signal);
       }

@@ -6,6 +6,7 @@ import { openTestDatabase, testBackends, type TestDatabase } from "../../../shar
 import { ordersSchema } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
 import { ordersMigrations } from "../db/migrations/001-create-orders";
+import { outboxChannel } from "../../../shared/messaging/outbox";
 import { OrderIntake } from "./order-intake";
 
 // Group commit of new orders, on both backends.
@@ -64,6 +65,46 @@ for (const backend of testBackends) {
       await Promise.all([intake.drain(), intake.drain()]);
       expect(await count(sql`select count(*)::int as count from orders.orders where user_id = ${userId}`)).toBe(20);
       await Promise.all(placing);
+    });
+  });
+}
+
+// Waking the relay: through the database (NOTIFY) unless this process's relay is the active one.
+for (const backend of testBackends) {
+  describe(`OrderIntake waking the relay on ${backend}`, () => {
+    let testDatabase: TestDatabase<OrdersDatabase>;
+    beforeAll(async () => {
+      testDatabase = await openTestDatabase<OrdersDatabase>(backend);
+      await migrate(testDatabase.database.kysely, { schema: ordersSchema, migrations: ordersMigrations });
+    }, 30_000);
+    afterAll(() => testDatabase?.cleanup());
+
+    const placeWith = async (active: boolean) => {
+      const notified: string[] = [];
+      const unlisten = await testDatabase.database.listen(outboxChannel(ordersSchema), (payload) => void notified.push(payload));
+      const wakes: number[] = [];
+      const db = testDatabase.database.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
+      const intake = new OrderIntake(db, { relay: { active, wake: () => void wakes.push(Date.now()) } });
+      const userId = randomUUID();
+      await Promise.all([1, 2, 3].map((amount) => intake.place({ userId, amount, description: "wake test" })));
+      // A marker NOTIFY after the orders: once it arrives, any NOTIFY of theirs has arrived before it.
+      await sql`select pg_notify(${outboxChannel(ordersSchema)}, 'marker')`.execute(testDatabase.database.kysely);
+      const deadline = Date.now() + 5_000;
+      while (!notified.includes("marker") && Date.now() < deadline) await Bun.sleep(10);
+      await unlisten();
+      return { notified: notified.filter((payload) => payload !== "marker").length, wakes: wakes.length };
+    };
+
+    test("an active local relay is woken after each commit, and nothing goes through NOTIFY", async () => {
+      const { notified, wakes } = await placeWith(true);
+      expect(notified).toBe(0);
+      expect(wakes).toBeGreaterThanOrEqual(1);
+    });
+
+    test("a relay on standby here is not woken: the statement NOTIFies whichever instance is active", async () => {
+      const { notified, wakes } = await placeWith(false);
+      expect(notified).toBeGreaterThanOrEqual(1);
+      expect(wakes).toBe(0);
     });
   });
 }

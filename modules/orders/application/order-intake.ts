@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import { isDatabaseUnavailable } from "../../../shared/db/unavailable";
+import type { LocalRelay } from "../../../shared/messaging/messaging-endpoint";
 import type { OrderRow } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
 import { placeOrders, type OrderInput } from "./place-order";
@@ -15,6 +16,11 @@ export interface OrderIntakeOptions {
   maxBatch?: number;
   /** Statements in flight at once. Default 2. */
   maxInFlight?: number;
+  /**
+   * The relay of this process: while it is the active one, a statement skips NOTIFY and the relay
+   * is woken right after the commit (cheaper than a notification through the database).
+   */
+  relay?: LocalRelay;
 }
 
 /**
@@ -30,12 +36,14 @@ export class OrderIntake {
   readonly #waiting: Waiting[] = [];
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #relay: LocalRelay | undefined;
   #inFlight = 0;
   readonly #drainWaiters: (() => void)[] = [];
 
   constructor(private readonly db: Kysely<OrdersDatabase>, options: OrderIntakeOptions = {}) {
     this.#maxBatch = options.maxBatch ?? 200;
     this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#relay = options.relay;
   }
 
   /** Resolves with the order once it has committed. */
@@ -66,7 +74,9 @@ export class OrderIntake {
 
   async #write(batch: Waiting[]): Promise<void> {
     try {
-      const rows = await placeOrders(this.db, batch.map((waiting) => waiting.input));
+      const local = this.#relay?.active ?? false;
+      const rows = await placeOrders(this.db, batch.map((waiting) => waiting.input), { notify: !local });
+      if (local) this.#relay!.wake();
       batch.forEach((waiting, index) => waiting.resolve(rows[index]!));
     } catch (error) {
       if (batch.length === 1 || isDatabaseUnavailable(error)) {

@@ -15,7 +15,7 @@ export interface OrderInput {
  * commit together or not at all, in the caller's transaction or on their own. Browsers hear of
  * the new orders from the relay, once order-created is published (see markPaymentPending).
  */
-export async function placeOrders(db: Kysely<OrdersDatabase>, inputs: OrderInput[]): Promise<OrderRow[]> {
+export async function placeOrders(db: Kysely<OrdersDatabase>, inputs: OrderInput[], options: { notify?: boolean } = {}): Promise<OrderRow[]> {
   const orders = inputs.map((input) => ({ id: randomUUID(), ...input }));
   const messages = orders.map((order) => ({
     topic: orderCreatedTopic,
@@ -26,5 +26,5 @@ export async function placeOrders(db: Kysely<OrdersDatabase>, inputs: OrderInput
       description: order.description,
     }),
   }));
-  return insertOrders(db, orders, messages);
+  return insertOrders(db, orders, messages, options);
 }

@@ -18,11 +18,12 @@ export interface NewOrder {
 
 /**
  * Inserts orders (status Created) and their outbox messages in ONE statement, so they commit
- * together even outside a transaction, and wakes the relay. The batch travels as one JSON
+ * together even outside a transaction, and wakes the relay (NOTIFY; `notify: false` when the
+ * caller wakes the relay of its own process after the commit). The batch travels as one JSON
  * parameter: the same SQL text, and prepared statement, for one order or hundreds. Returns the
  * rows in the order given.
  */
-export async function insertOrders(db: Db, orders: NewOrder[], messages: OutboxMessage[]): Promise<OrderRow[]> {
+export async function insertOrders(db: Db, orders: NewOrder[], messages: OutboxMessage[], options: { notify?: boolean } = {}): Promise<OrderRow[]> {
   const input = orders.map((order) => ({ id: order.id, user_id: order.userId, amount: order.amount, description: order.description }));
   const { rows } = await sql<OrderRow>`
     with input as (
@@ -35,7 +36,7 @@ export async function insertOrders(db: Db, orders: NewOrder[], messages: OutboxM
       returning *
     ),
     queued as (${outboxInsert(ordersSchema, messages)})
-    select inserted.* from inserted cross join (select ${outboxNotify(ordersSchema)}) as notified`.execute(db);
+    select inserted.* from inserted${options.notify === false ? sql`` : sql` cross join (select ${outboxNotify(ordersSchema)}) as notified`}`.execute(db);
   return inGivenOrder(orders, rows);
 }
 

@@ -11,7 +11,7 @@ import { migrate } from "../../shared/db";
 import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
-import { markPaymentPending } from "./application/mark-payment-pending";
+import { paymentPendingChanges, paymentPendingEffects } from "./application/mark-payment-pending";
 import { recordRefundResults } from "./application/record-refund-results";
 import { ordersSchema } from "./db/orders.repository";
 import type { OrdersDatabase } from "./db/orders.tables";
@@ -44,9 +44,9 @@ export function createOrdersModule(ports: ModulePorts): Module {
     // route) as soon as they commit; the relay publishes order-created (marking orders
     // PaymentPending) and whatever the writers missed.
     publishedAtCommit: [orderUpdatesTopic, refundRequestedTopic],
-    onPublished: async (trx, rows) => {
-      const changes = await markPaymentPending(trx as unknown as Kysely<OrdersDatabase>, rows);
-      return () => publishOrderUpdates(ports.bus, logger, changes);
+    claimEffects: {
+      ctes: paymentPendingEffects,
+      afterCommit: (moved) => publishOrderUpdates(ports.bus, logger, paymentPendingChanges(moved)),
     },
     expireAlso: [idempotencyKeysRetention(ports.retention.idempotencyKeyMs)],
     consume: [

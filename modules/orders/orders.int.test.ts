@@ -193,9 +193,13 @@ for (const busKind of ["memory", "redis"] as const) {
       );
       const order = await placeOrder(alice, 42);
       await eventually(() => received.alice.some((o) => o.status === "PaymentPending"), 10_000, "PaymentPending pushed");
+      // What the sockets show is the order as the API shows it: as placed, then as it is now.
+      expect(received.alice[0]).toEqual(order);
+      expect(received.alice[1]).toEqual(await getOrder(order.id));
       await publish(result(order, "completed"));
       await eventually(() => received.alice.some((o) => o.status === "PaymentCompleted"), 10_000, "PaymentCompleted pushed");
       expect(received.alice.map((o) => o.status)).toEqual(["Created", "PaymentPending", "PaymentCompleted"]);
+      expect(received.alice[2]).toEqual(await getOrder(order.id));
       expect(received.alice.every((o) => o.id === order.id && o.amount === 42)).toBe(true);
       const bobs = await placeOrder(bob, 1);
       await eventually(() => received.bob.some((o) => o.status === "PaymentPending"), 10_000, "bob's own update");

@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder, Transaction } from "kysely";
+import type { Kysely, RawBuilder } from "kysely";
 import type { z } from "zod";
 import type { Subscription } from "../bus/bus";
 import { RetentionJob, type RetentionRule } from "../db/retention-job";
@@ -10,7 +10,7 @@ import { deadLetterStates, deadLettersRetention } from "./dead-letters/dead-lett
 import { consumeInOneStatement, consumeOnce } from "./inbox";
 import { inboxRetention, outboxRetention } from "./messaging.tables";
 import type { QueuedMessage } from "./outbox";
-import { OutboxRelay, type OutboxRow } from "./outbox-relay";
+import { OutboxRelay, type ClaimEffects } from "./outbox-relay";
 import { CommittedPublisher } from "./publish-committed";
 
 /**
@@ -61,8 +61,8 @@ export interface MessagingEndpointOptions {
   db: Kysely<any>;
   /** Topics the consumers' batches (or `publish`'s callers) publish themselves at commit; the relay backs them up. */
   publishedAtCommit: string[];
-  /** The relay's hook in the transaction that publishes a batch (see OutboxRelayOptions.onPublished). */
-  onPublished?(trx: Transaction<any>, rows: OutboxRow[]): Promise<(() => Promise<void>) | void>;
+  /** What the relay's claim statement does besides claiming (see ClaimEffects). */
+  claimEffects?: ClaimEffects;
   /**
    * Tables of the module's own to expire besides the outbox, the inbox and the dead letters
    * (e.g. `idempotencyKeysRetention(ports.retention.idempotencyKeyMs)`).
@@ -100,7 +100,7 @@ export class MessagingEndpoint {
       bus: ports.bus,
       logger,
       writerPublishedTopics: options.publishedAtCommit,
-      ...(options.onPublished ? { onPublished: options.onPublished } : {}),
+      ...(options.claimEffects ? { claimEffects: options.claimEffects } : {}),
     });
     ports.metrics.watchOutbox(options.module, () => this.#relay.state());
     const topics = options.consume.map((consume) => consume.topic);

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Selectable, type Transaction } from "kysely";
 import type { Bus, OutgoingMessage } from "../bus/bus";
 import { defaultFetchIntervalMs, sleep, spaceOut } from "../bus/delivery";
 import { Notifier } from "../bus/notifier";
@@ -35,12 +35,21 @@ export interface OutboxRelayOptions {
    */
   writerPublishedTopics?: string[];
   writerGraceMs?: number;
-  /**
-   * Runs in the transaction that marks rows published (e.g. orders → PaymentPending). It may
-   * return what to do once that transaction has committed (e.g. push the changes to browsers);
-   * the relay awaits it before its next round.
-   */
-  onPublished?(trx: Transaction<any>, rows: OutboxRow[]): Promise<(() => Promise<void>) | void>;
+  /** What the relay's claim statement does besides claiming (see `ClaimEffects`). */
+  claimEffects?: ClaimEffects;
+}
+
+/**
+ * A module's own work on the rows the relay publishes, done by the claim statement itself, inside
+ * the round's transaction (e.g. orders → PaymentPending): if publishing fails, it is undone with
+ * the claim. `ctes` are CTEs that read `claimed` (the claimed outbox rows) and end with a CTE
+ * `effect` of one row whose json column `value` the statement answers; `afterCommit` gets that
+ * value once the round has committed (e.g. to push the changes to browsers), and the relay awaits
+ * it before its next round. It must not throw.
+ */
+export interface ClaimEffects {
+  ctes: RawBuilder<unknown>;
+  afterCommit(value: unknown, rows: OutboxRow[]): Promise<void>;
 }
 
 /**
@@ -54,7 +63,7 @@ export interface OutboxRelayOptions {
 export class OutboxRelay {
   readonly #wake = new Notifier();
   readonly #stop = new AbortController();
-  readonly #options: Required<Omit<OutboxRelayOptions, "logger" | "onPublished">> & OutboxRelayOptions;
+  readonly #options: Required<Omit<OutboxRelayOptions, "logger" | "claimEffects">> & OutboxRelayOptions;
   readonly #claim: ClaimOptions;
   #loop: Promise<void> = Promise.resolve();
   #unlisten: (() => Promise<void>) | undefined;
@@ -64,8 +73,8 @@ export class OutboxRelay {
 
   constructor(options: OutboxRelayOptions) {
     this.#options = { batchSize: 500, pollMs: 1_000, roundIntervalMs: defaultFetchIntervalMs, writerPublishedTopics: [], writerGraceMs: 2_000, ...options };
-    const { schema, batchSize, writerPublishedTopics, writerGraceMs } = this.#options;
-    this.#claim = { schema, batchSize, writerPublishedTopics, writerGraceMs };
+    const { schema, batchSize, writerPublishedTopics, writerGraceMs, claimEffects } = this.#options;
+    this.#claim = { schema, batchSize, writerPublishedTopics, writerGraceMs, effects: claimEffects?.ctes };
   }
 
   async start(): Promise<void> {
@@ -119,18 +128,15 @@ export class OutboxRelay {
 
   /** One round: returns how many rows it published, or "standby" when another instance is active. */
   async relayOnce(): Promise<number | "standby"> {
-    const { db, bus, onPublished } = this.#options;
-    const after: { commit?: () => Promise<void> } = {};
-    const result = await db.transaction().execute(async (trx) => {
-      const { locked, rows } = await claim(trx, this.#claim);
-      if (!locked) return "standby" as const;
-      if (rows.length === 0) return 0;
-      for (const [topic, messages] of byTopic(rows)) await bus.publish(topic, messages);
-      after.commit = (await onPublished?.(trx, rows)) ?? undefined;
-      return rows.length;
+    const { db, bus, claimEffects } = this.#options;
+    const round = await db.transaction().execute(async (trx) => {
+      const claimed = await claim(trx, this.#claim);
+      if (claimed.locked) for (const [topic, messages] of byTopic(claimed.rows)) await bus.publish(topic, messages);
+      return claimed;
     });
-    await after.commit?.();
-    return result;
+    if (!round.locked) return "standby";
+    if (round.rows.length > 0) await claimEffects?.afterCommit(round.effect, round.rows);
+    return round.rows.length;
   }
 
   /** The backlog and the age of its oldest row, for the metrics. */
@@ -150,6 +156,7 @@ interface ClaimOptions {
   batchSize: number;
   writerPublishedTopics: string[];
   writerGraceMs: number;
+  effects: RawBuilder<unknown> | undefined;
 }
 
 /**
@@ -157,12 +164,13 @@ interface ClaimOptions {
  * module, released at commit) and, if it got it, marks the oldest unpublished rows published and
  * returns them in id order. Marking before publishing is safe: if publishing fails, the
  * transaction rolls back and the rows are unpublished again. Rows of writer-published topics are
- * left to their writers during the grace period.
+ * left to their writers during the grace period. The module's claim effects run in the same
+ * statement; their value comes back with the rows.
  */
-async function claim(trx: Transaction<any>, options: ClaimOptions): Promise<{ locked: boolean; rows: OutboxRow[] }> {
-  const { schema, batchSize, writerPublishedTopics, writerGraceMs } = options;
+async function claim(trx: Transaction<any>, options: ClaimOptions): Promise<{ locked: boolean; rows: OutboxRow[]; effect: unknown }> {
+  const { schema, batchSize, writerPublishedTopics, writerGraceMs, effects } = options;
   const outbox = sql.table(`${schema}.outbox`);
-  const { rows } = await sql<{ locked: boolean } & ({ id: number } | { id: null }) & Omit<OutboxRow, "id">>`
+  const { rows } = await sql<{ locked: boolean; effect: unknown } & ({ id: number } | { id: null }) & Omit<OutboxRow, "id">>`
     with lock as materialized (select pg_try_advisory_xact_lock(hashtext(${`gozon.outbox.${schema}`})) as locked),
     claimed as (
       update ${outbox} set published_at = now()
@@ -174,12 +182,16 @@ async function claim(trx: Transaction<any>, options: ClaimOptions): Promise<{ lo
         order by id limit ${batchSize}
       )
       returning *
-    )
-    select lock.locked, claimed.* from lock left join claimed on true`.execute(trx);
+    )${effects ? sql`, ${effects}` : sql``}
+    select lock.locked, claimed.*, ${effects ? sql`(select value from effect)` : sql`null::json`} as effect
+    from lock left join claimed on true`.execute(trx);
   const locked = rows[0]?.locked === true;
-  const claimed = rows.filter((row): row is typeof row & { id: number } => row.id !== null) as OutboxRow[];
+  const effect = rows[0]?.effect;
+  const claimed = rows
+    .filter((row): row is typeof row & { id: number } => row.id !== null)
+    .map(({ locked: _locked, effect: _effect, ...row }) => row as OutboxRow);
   claimed.sort((a, b) => a.id - b.id);
-  return { locked, rows: claimed };
+  return { locked, rows: claimed, effect };
 }
 
 /** Rows grouped by topic, each group in id order (order matters per key, keys live in one topic). */

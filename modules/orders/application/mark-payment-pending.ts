@@ -1,24 +1,36 @@
-import type { Kysely } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import { orderCreatedTopic } from "../../../shared/contracts";
-import type { OutboxRow } from "../../../shared/messaging/outbox-relay";
-import { advanceStatuses, type OrderRow } from "../db/orders.repository";
-import type { OrdersDatabase } from "../db/orders.tables";
-import { toOrderView, type OrderView } from "./order-view";
+import { orderViewJson } from "../db/order-view.sql";
+import type { OrderView } from "./order-view";
 
 /**
- * Runs in the relay's transaction once order-created messages are published: Created →
- * PaymentPending. Returns the changes to show browsers, in order, once that transaction commits:
- * each moved order as Created, then as PaymentPending.
+ * The relay's claim effects for Orders: in the statement that claims order-created rows for
+ * publishing (in the relay's transaction, so undone if publishing fails), their orders move
+ * Created → PaymentPending through `orders.advance_statuses` (only along the status graph: an
+ * order already paid, failed or cancelled stays as it is). The CTE `effect` answers the moved
+ * orders as the API shows them, in id order.
  */
-export async function markPaymentPending(trx: Kysely<OrdersDatabase>, published: OutboxRow[]): Promise<OrderView[]> {
-  const orderIds = published
-    .filter((row) => row.topic === orderCreatedTopic)
-    .map((row) => (JSON.parse(row.value) as { payload: { orderId: string } }).payload.orderId);
-  const moved = await advanceStatuses(trx, orderIds.map((orderId) => ({ orderId, to: "PaymentPending" as const })));
-  return moved.flatMap((row) => [toOrderView(asCreated(row)), toOrderView(row)]);
-}
+export const paymentPendingEffects: RawBuilder<unknown> = sql`
+  pending as (
+    select * from orders.advance_statuses((
+      select coalesce(json_agg(json_build_object(
+        'id', (c.value::json->'payload'->>'orderId')::uuid, 'status', 'PaymentPending', 'failure_reason', null
+      ) order by c.id), '[]'::json)
+      from claimed as c where c.topic = ${orderCreatedTopic}::text
+    ))
+  ),
+  effect as (
+    select coalesce(json_agg(${orderViewJson("pending")} order by pending.id), '[]'::json) as value from pending
+  )`;
 
-/** The order as it was when placed. */
-function asCreated(row: OrderRow): OrderRow {
-  return { ...row, status: "Created", failure_reason: null, updated_at: row.created_at };
+/**
+ * What browsers are shown once the round has committed, in order: each moved order as Created
+ * (as it was placed), then as PaymentPending.
+ */
+export function paymentPendingChanges(value: unknown): OrderView[] {
+  const moved = (typeof value === "string" ? JSON.parse(value) : value) as OrderView[] | null;
+  return (moved ?? []).flatMap((view) => {
+    const { failureReason: _none, ...placed } = view;
+    return [{ ...placed, status: "Created" as const, updatedAt: view.createdAt }, view];
+  });
 }

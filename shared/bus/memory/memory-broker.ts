@@ -1,11 +1,14 @@
 import type { Delivery, OutgoingMessage } from "../bus";
-import { partitionOf } from "../delivery";
+import { defaultFetchIntervalMs, partitionOf, spaceOut } from "../delivery";
 import { Notifier } from "../notifier";
 
 /** One member's claim on a group: the handler that runs a batch, and how to stop it. */
 export interface GroupMember {
-  /** Runs a batch; resolves with how many from the front are done (may be acknowledged). */
-  run(batch: Delivery[]): Promise<number>;
+  /**
+   * Runs a batch (each partition's messages in order); resolves with the messages that are done
+   * (may be acknowledged): per partition, a prefix of its messages in the batch.
+   */
+  run(batch: Delivery[]): Promise<Delivery[]>;
   /** Aborted when the member dies (abort) — its results no longer count. */
   readonly signal: AbortSignal;
   readonly maxBatchSize: number;
@@ -21,8 +24,8 @@ interface GroupState {
   /** Next offset to hand out, per partition (the committed position). */
   committed: number[];
   members: GroupMember[];
-  /** Whether the partition's loop is running; it stops when the group has no member left. */
-  running: boolean[];
+  /** Whether the group's loop is running; it stops when the group has no member left. */
+  running: boolean;
 }
 
 class TopicState {
@@ -45,7 +48,8 @@ class TopicState {
 export class MemoryBroker {
   readonly #topics = new Map<string, TopicState>();
 
-  constructor(readonly partitionCount = 8) {}
+  /** `fetchIntervalMs`: shortest time between two fetches of a group (see `defaultFetchIntervalMs`). */
+  constructor(readonly partitionCount = 8, readonly fetchIntervalMs = defaultFetchIntervalMs) {}
 
   publish(topicName: string, messages: OutgoingMessage[]): void {
     const topic = this.#topic(topicName);
@@ -80,15 +84,13 @@ export class MemoryBroker {
     let group = topic.groups.get(groupName);
     if (!group) {
       // A new group starts from the oldest retained message.
-      group = { committed: topic.partitions.map((log) => log.base), members: [], running: [] };
+      group = { committed: topic.partitions.map((log) => log.base), members: [], running: false };
       topic.groups.set(groupName, group);
     }
     group.members.push(member);
-    for (let partition = 0; partition < this.partitionCount; partition++) {
-      if (!group.running[partition]) {
-        group.running[partition] = true;
-        void this.#runPartition(topic, group, partition);
-      }
+    if (!group.running) {
+      group.running = true;
+      void this.#runGroup(topic, group);
     }
     topic.changed.notify();
   }
@@ -110,29 +112,53 @@ export class MemoryBroker {
   }
 
   /**
-   * One loop per group and partition, so a partition's batches run strictly one after another
-   * whichever member owns it: that is what keeps per-key order across a change of owner.
+   * One loop per group. Each round hands every member one batch of what its partitions hold
+   * (partition p belongs to member p mod M, each partition's messages in order), runs the members'
+   * batches side by side and waits for all of them before the next round, so a partition's
+   * messages are handled strictly one batch after another whichever member owns it: that is what
+   * keeps per-key order across a change of owner. A round starts no sooner than the fetch interval
+   * after the previous one (at once after idling), so a moderate rate makes batches of a few.
    */
-  async #runPartition(topic: TopicState, group: GroupState, partition: number): Promise<void> {
-    const log = topic.partitions[partition]!;
+  async #runGroup(topic: TopicState, group: GroupState): Promise<void> {
+    let lastRound = Number.NEGATIVE_INFINITY;
     while (group.members.length > 0) {
-      const owner = group.members[partition % group.members.length]!;
-      const start = group.committed[partition]! - log.base;
-      if (start >= log.entries.length) {
+      await spaceOut(lastRound, this.fetchIntervalMs);
+      const members = [...group.members];
+      const batches = members
+        .map((member, index) => ({ member, batch: this.#batchFor(topic, group, index, members.length, member.maxBatchSize) }))
+        .filter(({ batch }) => batch.length > 0);
+      if (batches.length === 0) {
         await topic.changed.wait(1_000);
         continue;
       }
-      const batch = log.entries.slice(start, start + owner.maxBatchSize);
-      const done = await untilAborted(owner.run(batch), owner.signal).catch(() => 0);
-      // Let I/O in between batches: with PGlite every step can resolve as a microtask, and a
-      // busy partition would otherwise starve HTTP and the other partitions.
+      lastRound = performance.now();
+      const results = await Promise.all(
+        batches.map(async ({ member, batch }) => ({ member, batch, done: await untilAborted(member.run(batch), member.signal).catch(() => []) })),
+      );
+      // Let I/O in between rounds: with PGlite every step can resolve as a microtask, and a busy
+      // group would otherwise starve HTTP and the other groups.
       await new Promise((resolve) => setImmediate(resolve));
-      if (owner.signal.aborted) continue; // a dead member's work does not count: hand it out again
-      group.committed[partition]! += done;
-      if (done < batch.length) await topic.changed.wait(10);
-      this.#trim(topic, partition);
+      let incomplete = false;
+      for (const { member, batch, done } of results) {
+        if (member.signal.aborted) continue; // a dead member's work does not count: hand it out again
+        for (const message of done) group.committed[message.partition]!++;
+        if (done.length < batch.length) incomplete = true;
+      }
+      if (incomplete) await topic.changed.wait(10);
+      for (let partition = 0; partition < this.partitionCount; partition++) this.#trim(topic, partition);
     }
-    group.running[partition] = false;
+    group.running = false;
+  }
+
+  /** Member `index` of `count`'s next batch: its partitions' next messages, partition by partition, at most `max`. */
+  #batchFor(topic: TopicState, group: GroupState, index: number, count: number, max: number): Delivery[] {
+    const batch: Delivery[] = [];
+    for (let partition = index; partition < this.partitionCount && batch.length < max; partition += count) {
+      const log = topic.partitions[partition]!;
+      const start = group.committed[partition]! - log.base;
+      batch.push(...log.entries.slice(start, start + max - batch.length));
+    }
+    return batch;
   }
 
   /** Drops entries every group has consumed, so a long-running process does not grow forever. */
@@ -148,11 +174,11 @@ export class MemoryBroker {
   }
 }
 
-/** Resolves with the work's result, or with 0 as soon as the signal aborts (the work is abandoned). */
-function untilAborted(work: Promise<number>, signal: AbortSignal): Promise<number> {
-  if (signal.aborted) return Promise.resolve(0);
+/** Resolves with the work's result, or with nothing done as soon as the signal aborts (the work is abandoned). */
+function untilAborted(work: Promise<Delivery[]>, signal: AbortSignal): Promise<Delivery[]> {
+  if (signal.aborted) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(0);
+    const onAbort = () => resolve([]);
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });

@@ -10,7 +10,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from "../bus";
-import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, describeMessage, type BusObserver, type RetryPolicy } from "../delivery";
+import { deadLetterHeaders, deliverAcrossPartitions, defaultRetryPolicy, describeMessage, type BusObserver, type RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { MemoryBroker, type GroupMember } from "./memory-broker";
 
@@ -63,7 +63,7 @@ export class MemoryBus implements Bus, Abortable {
     if (this.#closed) throw new Error("bus is closed");
     const stop = new AbortController();
     this.#dead.signal.addEventListener("abort", () => stop.abort(), { once: true });
-    const inFlight = new Set<Promise<number>>();
+    const inFlight = new Set<Promise<Delivery[]>>();
     const context = {
       policy: this.#policy,
       signal: stop.signal,
@@ -75,9 +75,10 @@ export class MemoryBus implements Bus, Abortable {
     };
     const member: GroupMember = {
       signal: this.#dead.signal,
-      maxBatchSize: batched ? (options?.maxBatchSize ?? 100) : 1,
+      // A per-message subscription is also fetched in batches: its handler gets them one by one.
+      maxBatchSize: options?.maxBatchSize ?? 100,
       run: (batch) => {
-        const work = deliverBatch(batch, handler, context, batched);
+        const work = deliverAcrossPartitions(batch, handler, context, batched);
         inFlight.add(work);
         void work.finally(() => inFlight.delete(work)).catch(() => {});
         return work;

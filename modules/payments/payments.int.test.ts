@@ -17,7 +17,7 @@ import { refusingPublish } from "../../shared/testing/refusing-bus";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { deleteRedisKeys } from "../../shared/testing/redis";
-import { consumerStatement } from "../../shared/messaging/inbox";
+import { applyInOneStatement, consumerStatement } from "../../shared/messaging/inbox";
 import { debitOrders } from "./db/accounts.repository";
 import { payOrdersEffects } from "./db/pay-orders.statement";
 import type { PaymentsDatabase } from "./db/payments.tables";
@@ -165,8 +165,8 @@ for (const busKind of ["memory", "redis"] as const) {
       const repeated = newEnvelope(orderCreatedTopic, rich, paidBefore.payload);
       const batch = [order(poor, 300), order(rich, 2_000), order(unknownUser, 100), repeated, order(poor, 400), order(rich, 7_000), order(rich, 1)];
       // Straight into the consumer's one statement, so the orders are one batch whatever the bus does.
-      const statement = consumerStatement("payments", orderCreatedTopic, batch.map((created) => created.id), payOrdersEffects(batch));
-      const { rows } = await statement.execute(database.kysely);
+      const statement = consumerStatement("payments", orderCreatedTopic, payOrdersEffects);
+      const { rows } = await applyInOneStatement(database.kysely, statement, payOrdersEffects, batch);
       expect(rows[0]!.fresh).toBe(batch.length);
       const returned = rows.map((row) => paymentProcessedEnvelope.parse(JSON.parse(row.value!)).payload);
       const expected = [

@@ -4,6 +4,7 @@ import { DependencyUnavailableError, PoisonMessageError, type Bus, type Delivery
 import { maxEnvelopeBytes } from "../contracts/envelope";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { ConsumerObserver } from "../metrics";
+import { StatementTemplate } from "../db/statement-template";
 import type { QueuedMessage } from "./outbox";
 
 /**
@@ -89,7 +90,7 @@ export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: I
 }
 
 /** What a consumer's one statement answers: how many messages were new, and the outbox rows it wrote. */
-interface StatementRow {
+export interface StatementRow {
   fresh: number;
   id: number | null;
   topic: string | null;
@@ -98,26 +99,49 @@ interface StatementRow {
 }
 
 /**
+ * A module's effects for a consumer that applies each batch in ONE statement: constant SQL (the
+ * same text for every batch, built and compiled once) that reads the batch as one JSON value.
+ */
+export interface BatchEffects<Message> {
+  /**
+   * CTEs, given the batch as a json expression: they apply only the messages whose ids are in the
+   * CTE `fresh` and end with a CTE `queued` inserting their outbox rows `returning id, topic, key, value`.
+   */
+  sql(batch: RawBuilder<unknown>): RawBuilder<unknown>;
+  /** The batch as the JSON text the CTEs read (the messages in order, each id once). */
+  batch(messages: readonly Message[]): string;
+}
+
+/**
  * A consumed batch as ONE statement, so it commits on its own (no BEGIN, no COMMIT: one round
  * trip): a first CTE `fresh(message_id)` inserts the batch's ids into the inbox and yields those
  * seen for the first time (the insert is the check, as in `recordFirstSeen`); then the module's
- * `effects`, CTEs that apply only the messages whose ids are in `fresh` and end with a CTE
- * `queued` inserting their outbox rows `returning id, topic, key, value`. The statement answers
- * the count of fresh messages and the queued rows in id order. Being one statement, the inbox
- * rows, the effects and the outbox rows commit together or not at all.
+ * effects. The statement answers the count of fresh messages and the queued rows in id order.
+ * Being one statement, the inbox rows, the effects and the outbox rows commit together or not at
+ * all. Run it with `applyInOneStatement`.
  */
-export function consumerStatement(schema: string, topic: string, messageIds: readonly string[], effects: RawBuilder<unknown>): RawBuilder<StatementRow> {
-  return sql<StatementRow>`
+export function consumerStatement(schema: string, topic: string, effects: BatchEffects<never>): StatementTemplate<"ids" | "batch", StatementRow> {
+  return new StatementTemplate(["ids", "batch"], (slot) => sql<StatementRow>`
     with fresh as (
       insert into ${sql.table(`${schema}.inbox`)} (message_id, topic)
-      select m.id::uuid, ${topic}::text from json_array_elements_text(${JSON.stringify(messageIds)}::text::json) as m(id)
+      select m.id::uuid, ${topic}::text from json_array_elements_text(${slot("ids")}::text::json) as m(id)
       on conflict (message_id) do nothing
       returning message_id
     ),
-    ${effects}
+    ${effects.sql(sql`${slot("batch")}::text::json`)}
     select counted.fresh, queued.id, queued.topic, queued.key, queued.value
     from (select count(*)::int as fresh from fresh) as counted left join queued on true
-    order by queued.id`;
+    order by queued.id`);
+}
+
+/** Runs a consumer's statement for these messages (each id once, in order). */
+export function applyInOneStatement<Message extends { id: string }>(
+  db: Kysely<any>,
+  statement: StatementTemplate<"ids" | "batch", StatementRow>,
+  effects: BatchEffects<Message>,
+  messages: readonly Message[],
+): Promise<{ rows: StatementRow[] }> {
+  return statement.execute(db, { ids: JSON.stringify(messages.map((message) => message.id)), batch: effects.batch(messages) });
 }
 
 export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string }>> {
@@ -129,11 +153,8 @@ export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string 
   group: string;
   schema: Schema;
   maxBatchSize?: number;
-  /**
-   * The batch's effects as CTEs for `consumerStatement`: given the messages (in order, each id
-   * once), they must apply only those whose ids are in `fresh` and end with the CTE `queued`.
-   */
-  effects(messages: z.infer<Schema>[]): RawBuilder<unknown>;
+  /** The batch's effects in the consumer's one statement (see `BatchEffects`). */
+  effects: BatchEffects<z.infer<Schema>>;
   /**
    * Runs once the statement has committed, with the outbox rows it wrote (e.g.
    * `CommittedPublisher.publish`), before the batch is acknowledged; must not throw.
@@ -148,7 +169,8 @@ export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string 
  * rows committed with it), in one round trip per batch.
  */
 export function consumeInOneStatement<Schema extends z.ZodType<{ id: string }>>(options: StatementConsumerOptions<Schema>): Promise<Subscription> {
-  const { bus, db, topic, group, schema } = options;
+  const { bus, db, topic, group, schema, effects } = options;
+  const statement = consumerStatement(options.inboxSchema, topic, effects as BatchEffects<never>);
   return bus.subscribeBatch(
     topic,
     group,
@@ -157,8 +179,7 @@ export function consumeInOneStatement<Schema extends z.ZodType<{ id: string }>>(
       // A message twice in one batch is applied once: the first copy.
       const seen = new Set<string>();
       const unique = envelopes.filter((envelope) => !seen.has(envelope.id) && seen.add(envelope.id));
-      const statement = consumerStatement(options.inboxSchema, topic, unique.map((envelope) => envelope.id), options.effects(unique));
-      const { rows } = await statement.execute(db).catch((error: unknown) => {
+      const { rows } = await applyInOneStatement(db, statement, effects, unique).catch((error: unknown) => {
         // The database being down is not the messages' fault: the bus retries them until it is back.
         throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
       });

@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder } from "kysely";
+import type { Kysely } from "kysely";
 import type { z } from "zod";
 import type { Subscription } from "../bus/bus";
 import { RetentionJob, type RetentionRule } from "../db/retention-job";
@@ -7,7 +7,7 @@ import { recordDeadLetters } from "./dead-letters/dead-letter-recorder";
 import type { DeadLetterStore } from "./dead-letters/dead-letter-store";
 import { DeadLetters } from "./dead-letters/dead-letters";
 import { deadLetterStates, deadLettersRetention } from "./dead-letters/dead-letters.tables";
-import { consumeInOneStatement, consumeOnce } from "./inbox";
+import { consumeInOneStatement, consumeOnce, type BatchEffects } from "./inbox";
 import { inboxRetention, outboxRetention } from "./messaging.tables";
 import type { QueuedMessage } from "./outbox";
 import { OutboxRelay, type ClaimEffects } from "./outbox-relay";
@@ -31,11 +31,11 @@ export type EndpointConsumer<Schema extends z.ZodType<{ id: string }> = any> = {
     }
   | {
       /**
-       * The batch's effects as CTEs of one statement (`consumerStatement` in ./inbox): one round
-       * trip per batch, for the hot paths. The outbox rows of its CTE `queued` are published as
-       * soon as it commits.
+       * The batch's effects in one statement (`consumerStatement` in ./inbox): one round trip per
+       * batch, for the hot paths. The outbox rows of its CTE `queued` are published as soon as it
+       * commits.
        */
-      effects(messages: z.infer<Schema>[]): RawBuilder<unknown>;
+      effects: BatchEffects<z.infer<Schema>>;
     }
 );
 

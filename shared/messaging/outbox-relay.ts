@@ -7,6 +7,7 @@ import type { Logger } from "../logger";
 import type { OutboxState } from "../metrics";
 import type { MessagingTables, OutboxTable } from "./messaging.tables";
 import { arrayLiteral } from "../db/array-literal";
+import { StatementTemplate } from "../db/statement-template";
 import { outboxChannel } from "./outbox";
 
 export type OutboxRow = Selectable<OutboxTable>;
@@ -64,7 +65,7 @@ export class OutboxRelay {
   readonly #wake = new Notifier();
   readonly #stop = new AbortController();
   readonly #options: Required<Omit<OutboxRelayOptions, "logger" | "claimEffects">> & OutboxRelayOptions;
-  readonly #claim: ClaimOptions;
+  readonly #claim: StatementTemplate<never, ClaimedRow>;
   #loop: Promise<void> = Promise.resolve();
   #unlisten: (() => Promise<void>) | undefined;
   /** Set by every NOTIFY: one that lands while a round runs must not wait for the next poll. */
@@ -74,7 +75,7 @@ export class OutboxRelay {
   constructor(options: OutboxRelayOptions) {
     this.#options = { batchSize: 500, pollMs: 1_000, roundIntervalMs: defaultFetchIntervalMs, writerPublishedTopics: [], writerGraceMs: 2_000, ...options };
     const { schema, batchSize, writerPublishedTopics, writerGraceMs, claimEffects } = this.#options;
-    this.#claim = { schema, batchSize, writerPublishedTopics, writerGraceMs, effects: claimEffects?.ctes };
+    this.#claim = claimStatement({ schema, batchSize, writerPublishedTopics, writerGraceMs, effects: claimEffects?.ctes });
   }
 
   async start(): Promise<void> {
@@ -167,10 +168,10 @@ interface ClaimOptions {
  * left to their writers during the grace period. The module's claim effects run in the same
  * statement; their value comes back with the rows.
  */
-async function claim(trx: Transaction<any>, options: ClaimOptions): Promise<{ locked: boolean; rows: OutboxRow[]; effect: unknown }> {
+function claimStatement(options: ClaimOptions): StatementTemplate<never, ClaimedRow> {
   const { schema, batchSize, writerPublishedTopics, writerGraceMs, effects } = options;
   const outbox = sql.table(`${schema}.outbox`);
-  const { rows } = await sql<{ locked: boolean; effect: unknown } & ({ id: number } | { id: null }) & Omit<OutboxRow, "id">>`
+  return new StatementTemplate([], () => sql<ClaimedRow>`
     with lock as materialized (select pg_try_advisory_xact_lock(hashtext(${`gozon.outbox.${schema}`})) as locked),
     claimed as (
       update ${outbox} set published_at = now()
@@ -184,11 +185,17 @@ async function claim(trx: Transaction<any>, options: ClaimOptions): Promise<{ lo
       returning *
     )${effects ? sql`, ${effects}` : sql``}
     select lock.locked, claimed.*, ${effects ? sql`(select value from effect)` : sql`null::json`} as effect
-    from lock left join claimed on true`.execute(trx);
+    from lock left join claimed on true`);
+}
+
+type ClaimedRow = { locked: boolean; effect: unknown } & ({ id: number } | { id: null }) & Omit<OutboxRow, "id">;
+
+async function claim(trx: Transaction<any>, statement: StatementTemplate<never, ClaimedRow>): Promise<{ locked: boolean; rows: OutboxRow[]; effect: unknown }> {
+  const { rows } = await statement.execute(trx, {});
   const locked = rows[0]?.locked === true;
   const effect = rows[0]?.effect;
   const claimed = rows
-    .filter((row): row is typeof row & { id: number } => row.id !== null)
+    .filter((row): row is ClaimedRow & { id: number } => row.id !== null)
     .map(({ locked: _locked, effect: _effect, ...row }) => row as OutboxRow);
   claimed.sort((a, b) => a.id - b.id);
   return { locked, rows: claimed, effect };

@@ -57,21 +57,27 @@ function outboxValues(messages: OutboxMessage[]): OutboxValues[] {
 }
 
 /**
- * The INSERT of `messages` into `<schema>.outbox`, in the given order, for use as a
- * data-modifying CTE in a bigger statement (pair it with `outboxNotify`). The batch travels as one
- * JSON parameter, so the SQL text (and its prepared statement) is the same for any batch size.
+ * The INSERT of outbox rows into `<schema>.outbox`, in the given order, for use as a
+ * data-modifying CTE in a bigger statement (pair it with `outboxNotify`). The rows travel as one
+ * JSON parameter (`rows`: an expression of JSON text, see `outboxRowsJson`), so the SQL text (and
+ * its prepared statement) is the same for any batch size.
  */
-export function outboxInsert(schema: string, messages: OutboxMessage[]): RawBuilder<unknown> {
-  return insertValues(schema, outboxValues(messages));
-}
-
-function insertValues(schema: string, rows: OutboxValues[]): RawBuilder<unknown> {
+export function outboxInsert(schema: string, rows: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`insert into ${sql.table(`${schema}.outbox`)} (message_id, topic, key, value)
     select m.message_id, m.topic, m.key, m.value
-    from rows from (json_to_recordset(${JSON.stringify(rows)}::text::json) as (message_id uuid, topic text, key text, value text))
+    from rows from (json_to_recordset(${rows}::text::json) as (message_id uuid, topic text, key text, value text))
       with ordinality as m(message_id, topic, key, value, position)
     order by m.position
     returning id`;
+}
+
+/** The JSON text `outboxInsert` reads: each message's outbox columns, its envelope serialized once. */
+export function outboxRowsJson(messages: OutboxMessage[]): string {
+  return JSON.stringify(outboxValues(messages));
+}
+
+function insertValues(schema: string, rows: OutboxValues[]): RawBuilder<unknown> {
+  return outboxInsert(schema, sql`${JSON.stringify(rows)}`);
 }
 
 /** The `pg_notify` that wakes the module's relay once the statement's transaction commits. */

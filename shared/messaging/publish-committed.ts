@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Bus, OutgoingMessage } from "../bus/bus";
 import { arrayLiteral } from "../db/array-literal";
+import { StatementTemplate } from "../db/statement-template";
 import type { Logger } from "../logger";
 import type { QueuedMessage } from "./outbox";
 
@@ -30,8 +31,19 @@ export class CommittedPublisher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #marking: Promise<void> = Promise.resolve();
 
+  readonly #markStatement: StatementTemplate<"ids", never>;
+
   constructor(options: CommittedPublisherOptions) {
     this.#options = { markEveryMs: 50, ...options };
+    const outbox = sql.table(`${options.schema}.outbox`);
+    // SKIP LOCKED: a row the relay is publishing right now is the relay's to mark; never wait on it.
+    this.#markStatement = new StatementTemplate(["ids"], (slot) => sql<never>`
+      update ${outbox} set published_at = now()
+      where id in (
+        select id from ${outbox}
+        where id = any(${slot("ids")}::text::bigint[]) and published_at is null
+        for update skip locked
+      )`);
   }
 
   /** Publishes the rows now (in order, per topic); resolves once the bus has them or has refused. */
@@ -65,17 +77,9 @@ export class CommittedPublisher {
     this.#published = [];
     if (ids.length === 0) return this.#marking;
     const { db, schema, logger } = this.#options;
-    const outbox = sql.table(`${schema}.outbox`);
-    // SKIP LOCKED: a row the relay is publishing right now is the relay's to mark; never wait on it.
     this.#marking = this.#marking.then(() =>
-      sql`
-        update ${outbox} set published_at = now()
-        where id in (
-          select id from ${outbox}
-          where id = any(${arrayLiteral(ids)}::text::bigint[]) and published_at is null
-          for update skip locked
-        )`
-        .execute(db)
+      this.#markStatement
+        .execute(db, { ids: arrayLiteral(ids) })
         .then(
           () => undefined,
           (error: unknown) => logger?.warn("published outbox rows not marked; the relay will publish them again", { schema, count: ids.length, error: String(error) }),

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from "kysely";
-import { outboxInsert, outboxNotify, type OutboxMessage } from "../../../shared/messaging/outbox";
+import { StatementTemplate } from "../../../shared/db/statement-template";
+import { outboxInsert, outboxNotify, outboxRowsJson, type OutboxMessage } from "../../../shared/messaging/outbox";
 import type { OrderStatus } from "../domain/order-status";
 import type { OrdersDatabase, OrdersTable } from "./orders.tables";
 
@@ -25,9 +26,16 @@ export interface NewOrder {
  */
 export async function insertOrders(db: Db, orders: NewOrder[], messages: OutboxMessage[], options: { notify?: boolean } = {}): Promise<OrderRow[]> {
   const input = orders.map((order) => ({ id: order.id, user_id: order.userId, amount: order.amount, description: order.description }));
-  const { rows } = await sql<OrderRow>`
+  const statement = options.notify === false ? insertOrdersQuietly : insertOrdersAndNotify;
+  const { rows } = await statement.execute(db, { orders: JSON.stringify(input), outbox: outboxRowsJson(messages) });
+  return inGivenOrder(orders, rows);
+}
+
+/** The intake's statement, built and compiled once: with the NOTIFY that wakes the relay, or without. */
+const insertOrdersStatement = (notify: boolean) =>
+  new StatementTemplate(["orders", "outbox"], (slot) => sql<OrderRow>`
     with input as (
-      select * from rows from (json_to_recordset(${JSON.stringify(input)}::text::json) as (id uuid, user_id uuid, amount bigint, description text))
+      select * from rows from (json_to_recordset(${slot("orders")}::text::json) as (id uuid, user_id uuid, amount bigint, description text))
         with ordinality as i(id, user_id, amount, description, position)
     ),
     inserted as (
@@ -35,10 +43,10 @@ export async function insertOrders(db: Db, orders: NewOrder[], messages: OutboxM
       select id, user_id, amount, description, 'Created' from input order by position
       returning *
     ),
-    queued as (${outboxInsert(ordersSchema, messages)})
-    select inserted.* from inserted${options.notify === false ? sql`` : sql` cross join (select ${outboxNotify(ordersSchema)}) as notified`}`.execute(db);
-  return inGivenOrder(orders, rows);
-}
+    queued as (${outboxInsert(ordersSchema, slot("outbox"))})
+    select inserted.* from inserted${notify ? sql` cross join (select ${outboxNotify(ordersSchema)}) as notified` : sql``}`);
+const insertOrdersAndNotify = insertOrdersStatement(true);
+const insertOrdersQuietly = insertOrdersStatement(false);
 
 export async function findOrder(db: Db, id: string): Promise<OrderRow | undefined> {
   return db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst();

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { newEnvelope, paymentProcessedTopic, type PaymentProcessed } from "../../../shared/contracts";
 import { migrate } from "../../../shared/db";
-import { consumerStatement } from "../../../shared/messaging/inbox";
+import { applyInOneStatement, consumerStatement } from "../../../shared/messaging/inbox";
 import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
 import { toOrderView } from "../application/order-view";
 import { orderUpdatedEnvelope } from "../live/order-updates";
@@ -31,8 +31,8 @@ for (const backend of testBackends) {
     };
     const result = (orderId: string, userId: string, status: "completed" | "failed", reason?: "insufficient_funds"): PaymentProcessed =>
       newEnvelope(paymentProcessedTopic, userId, { orderId, userId, status, ...(reason && { reason }) });
-    const run = (results: PaymentProcessed[]) =>
-      consumerStatement(ordersSchema, paymentProcessedTopic, [...new Set(results.map((r) => r.id))], recordPaymentResultsEffects(results)).execute(db());
+    const statement = consumerStatement(ordersSchema, paymentProcessedTopic, recordPaymentResultsEffects);
+    const run = (results: PaymentProcessed[]) => applyInOneStatement(db(), statement, recordPaymentResultsEffects, results);
 
     test("each moved order's update is toOrderView of its new row, in the outbox with the move", async () => {
       // Amounts that stress the conversion back to major units, a text with quotes and non-ASCII.

@@ -1,6 +1,7 @@
-import { sql, type RawBuilder } from "kysely";
+import { sql } from "kysely";
 import type { PaymentProcessed } from "../../../shared/contracts";
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
+import type { BatchEffects } from "../../../shared/messaging/inbox";
 import type { OrderStatus } from "../domain/order-status";
 import { orderUpdatesTopic } from "../live/order-updates";
 import { orderViewJson } from "./order-view.sql";
@@ -14,17 +15,20 @@ import { orderViewJson } from "./order-view.sql";
  * the API shows it) in the outbox, so browsers hear of it even after a crash. One round trip; the
  * same SQL text for every batch. One result per order: the first in the batch wins.
  */
-export function recordPaymentResultsEffects(results: readonly PaymentProcessed[]): RawBuilder<unknown> {
-  const changes = new Map<string, { message_id: string; id: string; status: OrderStatus; failure_reason: string | null }>();
-  for (const { id, payload } of results) {
-    if (changes.has(payload.orderId.toLowerCase())) continue;
-    const to: OrderStatus = payload.status === "completed" ? "PaymentCompleted" : "PaymentFailed";
-    changes.set(payload.orderId.toLowerCase(), { message_id: id, id: payload.orderId, status: to, failure_reason: payload.reason ?? null });
-  }
-  return sql`
+export const recordPaymentResultsEffects: BatchEffects<PaymentProcessed> = {
+  batch: (results) => {
+    const changes = new Map<string, { message_id: string; id: string; status: OrderStatus; failure_reason: string | null }>();
+    for (const { id, payload } of results) {
+      if (changes.has(payload.orderId.toLowerCase())) continue;
+      const to: OrderStatus = payload.status === "completed" ? "PaymentCompleted" : "PaymentFailed";
+      changes.set(payload.orderId.toLowerCase(), { message_id: id, id: payload.orderId, status: to, failure_reason: payload.reason ?? null });
+    }
+    return JSON.stringify([...changes.values()]);
+  },
+  sql: (batch) => sql`
     changes as (
       select c.id, c.status, c.failure_reason
-      from json_to_recordset(${JSON.stringify([...changes.values()])}::text::json)
+      from json_to_recordset(${batch})
         as c(message_id uuid, id uuid, status text, failure_reason text)
       where c.message_id in (select message_id from fresh)
     ),
@@ -41,5 +45,5 @@ export function recordPaymentResultsEffects(results: readonly PaymentProcessed[]
       from updates as u
       order by u.id
       returning id, topic, key, value
-    )`;
-}
+    )`,
+};

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import { paymentProcessedTopic, type OrderCreated } from "../../../shared/contracts";
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
+import type { BatchEffects } from "../../../shared/messaging/inbox";
 import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain/payment-decision";
 
 /**
@@ -12,15 +13,16 @@ import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain
  * outbox, decided by `paymentDecisions`, in batch order (none for an order cancelled before its
  * payment: its refund answer says so). The inbox rows, the debits, the ledger
  * rows and the results commit together or not at all, in one round trip. The batch travels as
- * one JSON parameter and the decision table is written into the SQL text, so the text (and its
- * prepared statement) is the same for every batch.
+ * one JSON parameter and the decision table is written into the SQL text, so the text (built and
+ * compiled once, and its prepared statement) is the same for every batch.
  */
-export function payOrdersEffects(orders: readonly OrderCreated[]): RawBuilder<unknown> {
-  const batch = orders.map(({ id, payload }) => ({ message_id: id, order_id: payload.orderId, user_id: payload.userId, amount: payload.amount }));
-  return sql`
+export const payOrdersEffects: BatchEffects<OrderCreated> = {
+  batch: (orders) =>
+    JSON.stringify(orders.map(({ id, payload }) => ({ message_id: id, order_id: payload.orderId, user_id: payload.userId, amount: payload.amount }))),
+  sql: (batch) => sql`
     batch as (
       select b.*, row_number() over (order by b.position) as n
-      from rows from (json_to_recordset(${JSON.stringify(batch)}::text::json) as (message_id uuid, order_id uuid, user_id uuid, amount bigint))
+      from rows from (json_to_recordset(${batch}) as (message_id uuid, order_id uuid, user_id uuid, amount bigint))
         with ordinality as b(message_id, order_id, user_id, amount, position)
       where b.message_id in (select message_id from fresh)
     ),
@@ -51,8 +53,8 @@ export function payOrdersEffects(orders: readonly OrderCreated[]): RawBuilder<un
       from results as r
       order by r.n
       returning id, topic, key, value
-    )`;
-}
+    )`,
+};
 
 /**
  * A CASE over `r.outcome` giving, for each outcome, the SQL that `pick` makes of its decision. An

@@ -4,6 +4,7 @@ import { DependencyUnavailableError, PoisonMessageError, type Bus, type Delivery
 import { maxEnvelopeBytes } from "../contracts/envelope";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { ConsumerObserver } from "../metrics";
+import { traceOfBatch, type TraceOf } from "../tracing/trace-headers";
 import type { QueuedMessage } from "./outbox";
 
 /**
@@ -57,9 +58,11 @@ export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> 
    * transaction has committed (e.g. `CommittedPublisher.publish`); that runs before the batch is
    * acknowledged and must not throw.
    */
-  apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<(() => Promise<void>) | void>;
+  apply(trx: Kysely<any>, messages: z.infer<Schema>[], traceOf?: TraceOf<z.infer<Schema>>): Promise<(() => Promise<void>) | void>;
   /** Told how many messages each committed batch consumed and how many were duplicates. */
   observer?: ConsumerObserver;
+  /** Tracing is on: `apply` gets each message's trace headers, to store with the outbox rows it causes. */
+  traced?: boolean;
 }
 
 /** Subscribes a batch consumer whose effects are applied once per message id. */
@@ -74,7 +77,8 @@ export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: I
         const fresh = await recordFirstSeen(trx, options.inboxSchema, topic, envelopes.map((envelope) => envelope.id));
         const seen = new Set<string>();
         const toApply = envelopes.filter((envelope) => fresh.has(envelope.id) && !seen.has(envelope.id) && seen.add(envelope.id));
-        const afterCommit = toApply.length > 0 ? await options.apply(trx, toApply) : undefined;
+        const traceOf = options.traced ? traceOfBatch(batch, envelopes) : undefined;
+        const afterCommit = toApply.length > 0 ? await options.apply(trx, toApply, traceOf) : undefined;
         return { duplicates: envelopes.length - toApply.length, afterCommit };
       }).catch((error: unknown) => {
         // The database being down is not the messages' fault: the bus retries them until it is back.
@@ -95,6 +99,7 @@ interface StatementRow {
   topic: string | null;
   key: string | null;
   value: string | null;
+  headers: Record<string, string> | null;
 }
 
 /**
@@ -102,7 +107,7 @@ interface StatementRow {
  * trip): a first CTE `fresh(message_id)` inserts the batch's ids into the inbox and yields those
  * seen for the first time (the insert is the check, as in `recordFirstSeen`); then the module's
  * `effects`, CTEs that apply only the messages whose ids are in `fresh` and end with a CTE
- * `queued` inserting their outbox rows `returning id, topic, key, value`. The statement answers
+ * `queued` inserting their outbox rows `returning id, topic, key, value, headers`. The statement answers
  * the count of fresh messages and the queued rows in id order. Being one statement, the inbox
  * rows, the effects and the outbox rows commit together or not at all.
  */
@@ -115,7 +120,7 @@ export function consumerStatement(schema: string, topic: string, messageIds: rea
       returning message_id
     ),
     ${effects}
-    select counted.fresh, queued.id, queued.topic, queued.key, queued.value
+    select counted.fresh, queued.id, queued.topic, queued.key, queued.value, queued.headers
     from (select count(*)::int as fresh from fresh) as counted left join queued on true
     order by queued.id`;
 }
@@ -133,13 +138,18 @@ export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string 
    * The batch's effects as CTEs for `consumerStatement`: given the messages (in order, each id
    * once), they must apply only those whose ids are in `fresh` and end with the CTE `queued`.
    */
-  effects(messages: z.infer<Schema>[]): RawBuilder<unknown>;
+  effects(messages: z.infer<Schema>[], traceOf?: TraceOf<z.infer<Schema>>): RawBuilder<unknown>;
   /**
    * Runs once the statement has committed, with the outbox rows it wrote (e.g.
    * `CommittedPublisher.publish`), before the batch is acknowledged; must not throw.
    */
   afterCommit?(queued: QueuedMessage[]): Promise<void>;
   observer?: ConsumerObserver;
+  /**
+   * Tracing is on: `effects` gets each message's trace headers (its consumer span's context), to
+   * store in the `headers` column of the outbox rows it writes.
+   */
+  traced?: boolean;
 }
 
 /**
@@ -157,14 +167,15 @@ export function consumeInOneStatement<Schema extends z.ZodType<{ id: string }>>(
       // A message twice in one batch is applied once: the first copy.
       const seen = new Set<string>();
       const unique = envelopes.filter((envelope) => !seen.has(envelope.id) && seen.add(envelope.id));
-      const statement = consumerStatement(options.inboxSchema, topic, unique.map((envelope) => envelope.id), options.effects(unique));
+      const traceOf = options.traced ? traceOfBatch(batch, envelopes) : undefined;
+      const statement = consumerStatement(options.inboxSchema, topic, unique.map((envelope) => envelope.id), options.effects(unique, traceOf));
       const { rows } = await statement.execute(db).catch((error: unknown) => {
         // The database being down is not the messages' fault: the bus retries them until it is back.
         throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
       });
       const fresh = rows[0]?.fresh ?? 0;
       const queued = rows.filter((row): row is StatementRow & QueuedMessage => row.id !== null);
-      await options.afterCommit?.(queued.map(({ id, topic, key, value }) => ({ id, topic, key, value })));
+      await options.afterCommit?.(queued.map(({ id, topic, key, value, headers }) => ({ id, topic, key, value, headers })));
       options.observer?.consumed(envelopes.length);
       if (envelopes.length > fresh) options.observer?.duplicatesSkipped(envelopes.length - fresh);
     },

@@ -17,7 +17,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, traceIds: config.tracing !== undefined });
 const server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, { logger }).catch(
   (error: unknown) => {
     logger.error("start-up failed", { error });

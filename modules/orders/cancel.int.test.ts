@@ -15,6 +15,7 @@ import {
   type RefundProcessedPayload,
   type RefundRequested,
 } from "../../shared/contracts";
+import { loadConfig } from "../../shared/config";
 import { createDatabase, type Database } from "../../shared/db";
 import { createAuthPolicy } from "../../shared/http/auth";
 import { createApp } from "../../shared/http/create-app";
@@ -59,7 +60,7 @@ for (const busKind of ["memory", "redis"] as const) {
       bus = busKind === "memory"
         ? new MemoryBus({ broker: new MemoryBroker(), retryPolicy })
         : new RedisBus({ url: redisUrl, prefix: namespace, leaseMs: 1_000, blockMs: 200, retryPolicy });
-      module = createOrdersModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }) });
+      module = createOrdersModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention });
       await module.start();
       const app = createApp({ logger });
       app.route("/", module.routes);

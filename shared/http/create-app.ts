@@ -2,6 +2,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { OpenAPIHono, createRoute, z, type Hook } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import type { MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { getPath } from "hono/utils/url";
 import packageJson from "../../package.json" with { type: "json" };
@@ -28,6 +29,8 @@ export interface CreateAppOptions {
   probeTimeoutMs?: number;
   /** When given: every request is counted and timed, and `GET /metrics` serves the registry. */
   metrics?: Metrics;
+  /** When given (tracing on): runs first, around everything else, e.g. a server span per request. */
+  serverSpans?: MiddlewareHandler;
 }
 
 /**
@@ -70,6 +73,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     problemResponse({ type: "about:blank", title: statusTitle(404), status: 404, detail: `No route for ${c.req.method} ${c.req.path}` }),
   );
 
+  if (options.serverSpans) app.use("*", options.serverSpans);
   if (options.metrics) mountMetrics(app, options.metrics);
   app.use(
     "/api/*",

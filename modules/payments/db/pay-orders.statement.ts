@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import { paymentProcessedTopic, type OrderCreated } from "../../../shared/contracts";
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
+import type { TraceOf } from "../../../shared/tracing/trace-headers";
 import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain/payment-decision";
 
 /**
@@ -13,15 +14,22 @@ import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain
  * payment: its refund answer says so). The inbox rows, the debits, the ledger
  * rows and the results commit together or not at all, in one round trip. The batch travels as
  * one JSON parameter and the decision table is written into the SQL text, so the text (and its
- * prepared statement) is the same for every batch.
+ * prepared statement) is the same for every batch. With tracing on, each result's outbox row
+ * stores its order's trace context (`traceOf`: the consumer span's), so the trace goes on.
  */
-export function payOrdersEffects(orders: readonly OrderCreated[]): RawBuilder<unknown> {
-  const batch = orders.map(({ id, payload }) => ({ message_id: id, order_id: payload.orderId, user_id: payload.userId, amount: payload.amount }));
+export function payOrdersEffects(orders: readonly OrderCreated[], traceOf?: TraceOf<OrderCreated>): RawBuilder<unknown> {
+  const batch = orders.map((order) => ({
+    message_id: order.id,
+    order_id: order.payload.orderId,
+    user_id: order.payload.userId,
+    amount: order.payload.amount,
+    headers: traceOf?.(order),
+  }));
   return sql`
     batch as (
       select b.*, row_number() over (order by b.position) as n
-      from rows from (json_to_recordset(${JSON.stringify(batch)}::text::json) as (message_id uuid, order_id uuid, user_id uuid, amount bigint))
-        with ordinality as b(message_id, order_id, user_id, amount, position)
+      from rows from (json_to_recordset(${JSON.stringify(batch)}::text::json) as (message_id uuid, order_id uuid, user_id uuid, amount bigint, headers jsonb))
+        with ordinality as b(message_id, order_id, user_id, amount, headers, position)
       where b.message_id in (select message_id from fresh)
     ),
     attempts as (
@@ -32,12 +40,12 @@ export function payOrdersEffects(orders: readonly OrderCreated[]): RawBuilder<un
       )) with ordinality as a(order_id, outcome, balance, n)
     ),
     results as (
-      select gen_random_uuid() as message_id, b.n, b.order_id, b.user_id, a.outcome, a.balance
+      select gen_random_uuid() as message_id, b.n, b.order_id, b.user_id, a.outcome, a.balance, b.headers
       from batch as b join attempts as a on a.n = b.n
       where a.outcome not in (${sql.join(silentOutcomes.map((outcome) => sql.lit(outcome)))})
     ),
     queued as (
-      insert into payments.outbox (message_id, topic, key, value)
+      insert into payments.outbox (message_id, topic, key, value, headers)
       select r.message_id, ${paymentProcessedTopic}::text, r.user_id::text, ${envelopeJson(
         paymentProcessedTopic,
         sql`r.message_id`,
@@ -47,10 +55,10 @@ export function payOrdersEffects(orders: readonly OrderCreated[]): RawBuilder<un
           'status', ${decide((decision) => text(decision.status))},
           'reason', ${decide((decision) => text(decision.reason))},
           'balance', ${decide((decision) => (decision.withBalance ? sql`r.balance::text` : sql`null::text`))}::bigint))`,
-      )}::text
+      )}::text, r.headers
       from results as r
       order by r.n
-      returning id, topic, key, value
+      returning id, topic, key, value, headers
     )`;
 }
 

@@ -103,6 +103,11 @@ function expectOrderTrace(spans: ReceivedSpan[], caller: { spanId: string }, ord
   expectOneTree(spans, caller.spanId);
 }
 
+/** Waits for the last span of the order's trace; when it does not come, the checks that follow say what is missing. */
+async function waitForPush(receiver: OtlpReceiver, traceId: string): Promise<void> {
+  await eventually(() => receiver.trace(traceId).some((span) => span.name === "websocket push"), 10_000, "the push's span").catch(() => {});
+}
+
 describe("one trace per order", () => {
   test(
     "split mode over Redis: from the caller's span through both processes to the WebSocket push",
@@ -119,7 +124,7 @@ describe("one trace per order", () => {
       const order = await placeOrder(system.urls.orders, userId, 250.5, { traceparent: caller.traceparent });
       await eventually(() => live.updates.some((o) => o.id === order.id && o.status === "PaymentCompleted"), 15_000, "PaymentCompleted pushed");
 
-      await eventually(() => receiver.trace(caller.traceId).some((span) => span.name === "websocket push"), 10_000, "the push's span exported");
+      await waitForPush(receiver, caller.traceId);
       const spans = receiver.trace(caller.traceId);
       expectOrderTrace(spans, caller, order.id, "redis", { orders: "gozon-orders", payments: "gozon-payments" });
       // Two processes: the spans come from two pids.
@@ -146,8 +151,32 @@ describe("one trace per order", () => {
       const order = await placeOrder(baseUrl, userId, 99.99, { traceparent: caller.traceparent });
       await eventually(() => live.updates.some((o) => o.id === order.id && o.status === "PaymentCompleted"), 15_000, "PaymentCompleted pushed");
 
-      await eventually(() => receiver.trace(caller.traceId).some((span) => span.name === "websocket push"), 10_000, "the push's span exported");
+      await waitForPush(receiver, caller.traceId);
       expectOrderTrace(receiver.trace(caller.traceId), caller, order.id, "memory", { orders: "gozon", payments: "gozon" });
+
+      // Cancelling it is a trace of its own: the request, the refund request and its answer (the
+      // transaction-form consumers), the Refunded push.
+      const canceller = callerContext();
+      const cancelled = await fetch(`${baseUrl}/api/orders/${order.id}/cancel`, { method: "POST", headers: { traceparent: canceller.traceparent } });
+      expect(cancelled.status).toBe(202);
+      await eventually(() => live.updates.some((o) => o.id === order.id && o.status === "Refunded"), 15_000, "Refunded pushed");
+      await eventually(
+        () => receiver.trace(canceller.traceId).some((span) => span.name === "websocket push" && span.attributes["gozon.order.status"] === "Refunded"),
+        10_000,
+        "the Refunded push's span",
+      ).catch(() => {});
+      const spans = receiver.trace(canceller.traceId);
+      const server = find(spans, "POST /api/orders/:id/cancel", spanKind.server);
+      expect(server.parentSpanId).toBe(canceller.spanId);
+      expect(server.attributes["gozon.order_id"]).toBe(order.id);
+      const requested = find(spans, "process refund-requested", spanKind.consumer);
+      expect(requested.parentSpanId).toBe(find(spans, "publish refund-requested", spanKind.producer).spanId);
+      expectMessaging(requested, "memory", "refund-requested", "process", order.id);
+      const answered = find(spans, "process refund-processed", spanKind.consumer);
+      expect(answered.parentSpanId).toBe(find(spans, "publish refund-processed", spanKind.producer).spanId);
+      expectMessaging(answered, "memory", "refund-processed", "process", order.id);
+      expect(spans.filter((span) => span.name === "websocket push").map((span) => span.attributes["gozon.order.status"]).sort()).toEqual(["RefundPending", "Refunded"]);
+      expectOneTree(spans, canceller.spanId);
     },
     startTimeoutMs + 30_000,
   );

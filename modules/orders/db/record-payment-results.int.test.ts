@@ -76,6 +76,27 @@ for (const backend of testBackends) {
       expect((await findOrder(db(), order.id))!.status).toBe("PaymentFailed");
     });
 
+    test("with trace headers: each live update's outbox row stores its result's trace context, written and returned by the same statement", async () => {
+      const traced = await place(300);
+      const untraced = await place(400);
+      const tracedResult = result(traced.id, traced.user_id, "completed");
+      const untracedResult = result(untraced.id, untraced.user_id, "completed");
+      const headers = { traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01`, baggage: `gozon.order_id=${traced.id}` };
+      const traceOf = (message: PaymentProcessed) => (message === tracedResult ? headers : undefined);
+      const { rows } = await consumerStatement(
+        ordersSchema,
+        paymentProcessedTopic,
+        [tracedResult.id, untracedResult.id],
+        recordPaymentResultsEffects([tracedResult, untracedResult], traceOf),
+      ).execute(db());
+      const byOrder = new Map(rows.map((row) => [orderUpdatedEnvelope.parse(JSON.parse(row.value!)).payload.id, row]));
+      expect(byOrder.get(traced.id)!.headers).toEqual(headers);
+      expect(byOrder.get(untraced.id)!.headers).toBeNull();
+      const stored = await db().selectFrom("outbox").select(["id", "headers"]).where("id", "in", rows.map((row) => row.id!)).execute();
+      expect(stored.find((row) => row.id === byOrder.get(traced.id)!.id)!.headers).toEqual(headers);
+      expect(stored.find((row) => row.id === byOrder.get(untraced.id)!.id)!.headers).toBeNull();
+    });
+
     test("two results for one order in one batch: the first wins", async () => {
       const order = await place(700);
       const { rows } = await run([result(order.id, order.user_id, "completed"), result(order.id, order.user_id, "failed", "insufficient_funds")]);

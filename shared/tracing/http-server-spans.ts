@@ -65,7 +65,8 @@ export function httpServerSpans(tracer: Tracer): MiddlewareHandler {
       const status = c.res.status;
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
       if (status >= 500) {
-        span.setAttribute(ATTR_ERROR_TYPE, String(status));
+        if (c.error) span.recordException(c.error);
+        span.setAttribute(ATTR_ERROR_TYPE, c.error?.name ?? String(status));
         span.setStatus({ code: SpanStatusCode.ERROR });
       }
       span.end();

@@ -11,7 +11,6 @@ import { deadLetterRoutes } from "./messaging/dead-letters/dead-letters.routes";
 import { Metrics } from "./metrics";
 import type { Module, ModulePorts } from "./module";
 import { envelopeIdOf } from "./contracts/envelope";
-import { startTracing } from "./tracing/start-tracing";
 import { tracingOff } from "./tracing/tracing";
 
 /** The module doors, handed in by main.ts (shared/ never imports a module). */
@@ -48,9 +47,14 @@ export async function startServer(config: Config, factories: ModuleFactories, op
   };
 
   try {
-    // First in, so last out: the spans of everything else's shutdown are still exported.
+    // First in, so last out: the spans of everything else's shutdown are still exported. The SDK
+    // is loaded only when tracing is on.
     const tracing = config.tracing
-      ? startTracing(config.tracing, { logger: logger.child({ component: "tracing" }), busSystem: config.bus.kind, messageIdOf: envelopeIdOf })
+      ? (await import("./tracing/start-tracing")).startTracing(config.tracing, {
+          logger: logger.child({ component: "tracing" }),
+          busSystem: config.bus.kind,
+          messageIdOf: envelopeIdOf,
+        })
       : tracingOff;
     cleanups.push({ what: "tracing", run: () => tracing.shutdown() });
     const databases = [];

@@ -258,9 +258,9 @@ describe("a collector that is slow, then down", () => {
       await placeAndPay(10);
 
       receiver.restart();
+      await placeAndPay(1);
       await eventually(() => started.output.stdout.includes("traces exported again"), 15_000, "exports resume");
       expect(receiver.requests.length).toBeGreaterThan(exportsBefore);
-      await placeAndPay(1);
 
       expect(warnings()).toHaveLength(1);
       expect(warnings()[0]).toContain('"level":"warn"');

@@ -17,7 +17,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, traceIds: config.tracing !== undefined });
 // Handlers first: a supervisor may stop the process while it is still starting (PGlite takes seconds).
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

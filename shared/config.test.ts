@@ -18,6 +18,7 @@ describe("loadConfig resolves", () => {
         auth: { kind: "none" },
         retention: { inboxMs: 7 * 86_400_000, idempotencyKeyMs: 86_400_000, outboxMs: 3_600_000, deadLetterMs: 30 * 86_400_000 },
         logLevel: "info",
+        tracing: undefined,
       },
     ],
     ["empty strings as unset", { MODE: "", PORT: " ", BUS: "" }, { mode: "mono", port: 8080, bus: { kind: "memory" } }],
@@ -101,6 +102,63 @@ describe("loadConfig resolves", () => {
     expect(loadConfig(env)).toMatchObject(expected);
   });
 
+  const endpoint = "http://collector:4318";
+  const tracingCases: [string, Record<string, string>, Config["tracing"] | Partial<NonNullable<Config["tracing"]>>][] = [
+    ["tracing off without an endpoint, whatever else is set", { OTEL_SERVICE_NAME: "shop", OTEL_TRACES_SAMPLER: "always_on" }, undefined],
+    ["tracing off with OTEL_SDK_DISABLED=true", { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SDK_DISABLED: "true" }, undefined],
+    [
+      "the specification's defaults with a base endpoint",
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+      {
+        tracesUrl: "http://collector:4318/v1/traces",
+        protocol: "http/protobuf",
+        serviceName: "gozon",
+        sampler: "parentbased_always_on",
+        samplerRatio: 1,
+        batch: { scheduledDelayMillis: 5_000, maxQueueSize: 2_048, maxExportBatchSize: 512, exportTimeoutMillis: 30_000 },
+        exportTimeoutMillis: 10_000,
+      },
+    ],
+    ["a base endpoint with a path and a slash", { OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example/ingest/" }, { tracesUrl: "https://otel.example/ingest/v1/traces" }],
+    [
+      "the traces endpoint as given, before the base one",
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://jaeger:4318/custom" },
+      { tracesUrl: "http://jaeger:4318/custom" },
+    ],
+    ["JSON, case-insensitively", { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "HTTP/JSON" }, { protocol: "http/json" }],
+    [
+      "the traces protocol before the general one",
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/protobuf" },
+      { protocol: "http/protobuf" },
+    ],
+    ["a service name", { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: "checkout" }, { serviceName: "checkout" }],
+    ["each split process its own service name", { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, MODE: "payments" }, { serviceName: "gozon-payments" }],
+    [
+      "a ratio sampler",
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" },
+      { sampler: "parentbased_traceidratio", samplerRatio: 0.25 },
+    ],
+    [
+      "batch processor and export settings",
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: "200",
+        OTEL_BSP_MAX_QUEUE_SIZE: "100",
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "50",
+        OTEL_BSP_EXPORT_TIMEOUT: "3000",
+        OTEL_EXPORTER_OTLP_TIMEOUT: "2000",
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "1500",
+      },
+      { batch: { scheduledDelayMillis: 200, maxQueueSize: 100, maxExportBatchSize: 50, exportTimeoutMillis: 3_000 }, exportTimeoutMillis: 1_500 },
+    ],
+  ];
+
+  test.each(tracingCases)("%s", (_name, env, expected) => {
+    const { tracing } = loadConfig(env);
+    if (expected === undefined) expect(tracing).toBeUndefined();
+    else expect(tracing).toMatchObject(expected);
+  });
+
   test("ignores variables it does not know", () => {
     expect(loadConfig({ HOME: "/root", PATH: "/bin" }).mode).toBe("mono");
   });
@@ -138,6 +196,22 @@ describe("loadConfig rejects with one line", () => {
     ["a zero idempotency window", { IDEMPOTENCY_KEY_RETENTION: "0h" }, 'Invalid configuration: IDEMPOTENCY_KEY_RETENTION="0h" — expected a duration'],
     ["an outbox window in weeks", { OUTBOX_RETENTION: "1w" }, 'Invalid configuration: OUTBOX_RETENTION="1w" — expected a duration'],
     ["a dead-letter window that is a word", { DEAD_LETTER_RETENTION: "forever" }, 'Invalid configuration: DEAD_LETTER_RETENTION="forever" — expected a duration'],
+    [
+      "an OTLP protocol that does not exist",
+      { OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon" },
+      'Invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" — expected http/protobuf or http/json (this system exports over HTTP only)',
+    ],
+    ["OTLP over gRPC", { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc" }, 'Invalid configuration: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="grpc" — expected http/protobuf or http/json'],
+    ["an endpoint that is not a URL", { OTEL_EXPORTER_OTLP_ENDPOINT: "collector" }, 'Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT="collector" — expected an OTLP/HTTP URL (http://… or https://…)'],
+    ["an endpoint without a scheme", { OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }, 'Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318" — expected an OTLP/HTTP URL'],
+    ["a traces endpoint of another kind", { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "grpc://collector:4317" }, 'Invalid configuration: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="grpc://collector:4317" — expected an OTLP/HTTP URL'],
+    ["an unknown sampler", { OTEL_TRACES_SAMPLER: "sometimes" }, 'Invalid configuration: OTEL_TRACES_SAMPLER="sometimes" — expected one of always_on, always_off, traceidratio'],
+    ["a sampler ratio above 1", { OTEL_TRACES_SAMPLER_ARG: "1.5" }, 'Invalid configuration: OTEL_TRACES_SAMPLER_ARG="1.5" — expected a ratio from 0 to 1'],
+    ["a sampler ratio that is a word", { OTEL_TRACES_SAMPLER_ARG: "half" }, 'Invalid configuration: OTEL_TRACES_SAMPLER_ARG="half" — expected a ratio from 0 to 1'],
+    ["an empty span queue", { OTEL_BSP_MAX_QUEUE_SIZE: "0" }, 'Invalid configuration: OTEL_BSP_MAX_QUEUE_SIZE="0" — expected a whole number greater than 0'],
+    ["an export batch above the queue", { OTEL_BSP_MAX_QUEUE_SIZE: "100", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "200" }, 'Invalid configuration: OTEL_BSP_MAX_EXPORT_BATCH_SIZE="200" — expected at most OTEL_BSP_MAX_QUEUE_SIZE (100)'],
+    ["an export timeout with a unit", { OTEL_EXPORTER_OTLP_TIMEOUT: "10s" }, 'Invalid configuration: OTEL_EXPORTER_OTLP_TIMEOUT="10s" — expected a whole number greater than 0'],
+    ["OTEL_SDK_DISABLED that is no boolean", { OTEL_SDK_DISABLED: "sure" }, 'Invalid configuration: OTEL_SDK_DISABLED="sure" — expected true or false'],
   ];
 
   test.each(cases)("%s", (_name, env, expected) => {

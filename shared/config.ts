@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { BusConfig } from "./bus";
 import { durationSetting, parseDuration } from "./duration";
 import { logLevels, type LogLevel } from "./logger";
+import { checkTracing, resolveTracing, tracingVariables, type TracingSettings } from "./tracing/tracing-settings";
 
 /**
  * The one schema over the environment (DESIGN §4). `loadConfig` validates every variable it
@@ -52,6 +53,8 @@ export interface Config {
   auth: AuthConfig;
   retention: RetentionSettings;
   logLevel: LogLevel;
+  /** OpenTelemetry (DESIGN §13); undefined when no OTLP endpoint is set: tracing off. */
+  tracing: TracingSettings | undefined;
 }
 
 export class ConfigError extends Error {
@@ -130,6 +133,7 @@ const environment = z.object({
   IDEMPOTENCY_KEY_RETENTION: durationSetting.optional(),
   OUTBOX_RETENTION: durationSetting.optional(),
   DEAD_LETTER_RETENTION: durationSetting.optional(),
+  ...tracingVariables,
 });
 type Environment = z.output<typeof environment>;
 
@@ -152,6 +156,7 @@ function checkCombinations(env: Environment, context: z.RefinementCtx): void {
   if (env.JWT_SECRET && env.JWT_JWKS_URL) {
     problem("JWT_JWKS_URL", "expected only one of JWT_SECRET or JWT_JWKS_URL");
   }
+  checkTracing(env, problem);
 }
 
 function resolve(env: Environment): Config {
@@ -174,6 +179,7 @@ function resolve(env: Environment): Config {
     auth: resolveAuth(env),
     retention: resolveRetention(env),
     logLevel: env.LOG_LEVEL,
+    tracing: resolveTracing(env, env.MODE === "mono" ? "gozon" : `gozon-${env.MODE}`),
   };
 }
 

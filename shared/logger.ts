@@ -1,3 +1,4 @@
+import { isSpanContextValid, trace } from "@opentelemetry/api";
 import pino from "pino";
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -20,6 +21,11 @@ export interface LoggerOptions {
   fields?: LogFields;
   /** Where a finished line goes. Default: standard output. */
   write?: (line: string) => void;
+  /**
+   * Lines written inside a span carry its `traceId` and `spanId` (tracing on). Off by default: a
+   * process without tracing does not look for a span on every line.
+   */
+  traceIds?: boolean;
 }
 
 /**
@@ -39,6 +45,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { error: serializeError, err: serializeError },
+      ...(options.traceIds && { mixin: activeSpanIds }),
     },
     destination,
   );
@@ -53,6 +60,14 @@ function wrap(logger: pino.Logger): Logger {
     error: (message, fields) => logger.error(fields ?? {}, message),
     child: (fields) => wrap(logger.child(fields)),
   };
+}
+
+/** The ids of the span active where the line is written (the OpenTelemetry context), if any. */
+function activeSpanIds(): LogFields {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return isSpanContextValid(span.spanContext()) ? { traceId, spanId } : {};
 }
 
 function serializeError(value: unknown): unknown {

@@ -6,6 +6,7 @@ import type { AuthPolicy } from "./http/auth";
 import type { Logger } from "./logger";
 import type { DeadLetterStore } from "./messaging/dead-letters/dead-letter-store";
 import type { Metrics } from "./metrics";
+import type { Tracing } from "./tracing/tracing";
 
 /** What the composition root hands a module's door: its own database, the bus, a logger. */
 export interface ModulePorts {
@@ -19,6 +20,11 @@ export interface ModulePorts {
   auth: AuthPolicy;
   /** How long processed rows are kept (the module's retention job deletes what is older). */
   retention: RetentionSettings;
+  /**
+   * The process's tracing (DESIGN §13): what a module's HTTP routes capture to store with their
+   * outbox rows. Absent or `tracingOff` when tracing is off.
+   */
+  tracing?: Tracing;
 }
 
 /** What a module's door returns: the one thing main.ts knows about a bounded context. */

@@ -11,6 +11,8 @@ import type { DeadLetterStore } from "./messaging/dead-letters/dead-letter-store
 import { deadLetterRoutes } from "./messaging/dead-letters/dead-letters.routes";
 import { Metrics } from "./metrics";
 import type { Module, ModulePorts } from "./module";
+import { envelopeIdOf } from "./contracts/envelope";
+import { tracingOff } from "./tracing/tracing";
 
 /** The module doors, handed in by main.ts (shared/ never imports a module). */
 export type ModuleFactories = Record<ModuleName, (ports: ModulePorts) => Module>;
@@ -28,7 +30,7 @@ export interface RunningServer {
  * If any step fails, what was already started is stopped again before the error is rethrown.
  */
 export async function startServer(config: Config, factories: ModuleFactories, options: { logger?: Logger } = {}): Promise<RunningServer> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, traceIds: config.tracing !== undefined });
   if (config.auth.kind === "none") {
     logger.warn("AUTH=none: requests are not authenticated; any caller may act for any user (set AUTH=jwt in production)");
   }
@@ -46,6 +48,16 @@ export async function startServer(config: Config, factories: ModuleFactories, op
   };
 
   try {
+    // First in, so last out: the spans of everything else's shutdown are still exported. The SDK
+    // is loaded only when tracing is on.
+    const tracing = config.tracing
+      ? (await import("./tracing/start-tracing")).startTracing(config.tracing, {
+          logger: logger.child({ component: "tracing" }),
+          busSystem: config.bus.kind,
+          messageIdOf: envelopeIdOf,
+        })
+      : tracingOff;
+    cleanups.push({ what: "tracing", run: () => tracing.shutdown() });
     const databases = [];
     for (const name of config.modules) {
       const db = await createDatabase({ url: config.databaseUrls[name], dataDir: join(config.dataDir, name) });
@@ -53,18 +65,19 @@ export async function startServer(config: Config, factories: ModuleFactories, op
       databases.push({ name, db });
     }
     const metrics = new Metrics();
-    const bus = await createBus(config.bus, { logger: logger.child({ component: "bus" }), observer: metrics.busObserver() });
+    // With tracing off this is the bus itself: no wrapper on the hot path.
+    const bus = tracing.instrumentBus(await createBus(config.bus, { logger: logger.child({ component: "bus" }), observer: metrics.busObserver() }));
     cleanups.push({ what: "bus", run: () => bus.close() });
 
     const readiness: Record<string, ReadinessProbe> = { bus: () => bus.ping() };
     for (const { name, db } of databases) readiness[`${name} database`] = () => db.ping();
-    const app = createApp({ logger, readiness, metrics, corsOrigins: config.corsOrigins });
+    const app = createApp({ logger, readiness, metrics, corsOrigins: config.corsOrigins, serverSpans: tracing.httpMiddleware() });
     const auth = createAuthPolicy(config.auth, { logger: logger.child({ component: "auth" }) });
     app.route("/", authRoutes(auth));
     app.route("/", servicesRoutes(config.publicUrls));
     const deadLetterStores: DeadLetterStore[] = [];
     for (const { name, db } of databases) {
-      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention });
+      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, tracing });
       app.route("/", module.routes);
       if (module.deadLetters) deadLetterStores.push(module.deadLetters);
       await module.start();

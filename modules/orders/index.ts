@@ -34,7 +34,7 @@ export const ordersGroup = "orders";
 export function createOrdersModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
   const logger = ports.logger.child({ module: "orders" });
-  const hub = new OrderUpdatesHub(ports.bus, logger);
+  const hub = new OrderUpdatesHub(ports.bus, logger, ports.tracing);
   const messaging = new MessagingEndpoint({
     ports: { ...ports, logger },
     module: "orders",
@@ -61,14 +61,14 @@ export function createOrdersModule(ports: ModulePorts): Module {
         topic: refundProcessedTopic,
         group: ordersGroup,
         envelope: refundProcessedEnvelope,
-        apply: (trx, results) => recordRefundResults(trx as Kysely<OrdersDatabase>, results),
+        apply: (trx, results, traceOf) => recordRefundResults(trx as Kysely<OrdersDatabase>, results, traceOf),
       }),
     ],
   });
   const intake = new OrderIntake(db, { relay: messaging.relay });
   ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();
-  routes.route("/", ordersRoutes(db, intake, ports.auth, (written) => messaging.publish(written)));
+  routes.route("/", ordersRoutes(db, intake, ports.auth, (written) => messaging.publish(written), ports.tracing));
   mountLiveRoutes(routes, hub, ports.auth);
 
   return {

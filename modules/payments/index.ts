@@ -52,7 +52,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
         topic: refundRequestedTopic,
         group: paymentsGroup,
         envelope: refundRequestedEnvelope,
-        apply: (trx, requests) => answerRefundRequests(trx as Kysely<PaymentsDatabase>, requests),
+        apply: (trx, requests, traceOf) => answerRefundRequests(trx as Kysely<PaymentsDatabase>, requests, traceOf),
       }),
     ],
   });

@@ -42,6 +42,8 @@ for (const busKind of ["memory", "redis"] as const) {
     let module: Module;
     let app: ReturnType<typeof createApp>;
     const results: PaymentProcessed[] = [];
+    /** The headers each payment-processed message was published with, by message id. */
+    const resultHeaders = new Map<string, Record<string, string>>();
     const deadLetters: Delivery[] = [];
 
     beforeAll(async () => {
@@ -52,7 +54,11 @@ for (const busKind of ["memory", "redis"] as const) {
       await module.start();
       app = createApp({ logger });
       app.route("/", module.routes);
-      await bus.subscribe(paymentProcessedTopic, "test-observer", async (m) => void results.push(JSON.parse(m.value)));
+      await bus.subscribe(paymentProcessedTopic, "test-observer", async (m) => {
+        const result = JSON.parse(m.value) as PaymentProcessed;
+        results.push(result);
+        resultHeaders.set(result.id, m.headers);
+      });
       await bus.subscribe(deadLetterTopic(orderCreatedTopic), "test-observer", async (m) => void deadLetters.push(m));
     });
 
@@ -193,6 +199,22 @@ for (const busKind of ["memory", "redis"] as const) {
         paidBefore.payload.orderId, batch[1]!.payload.orderId, batch[5]!.payload.orderId,
       ]);
       expect((await ledgerOf(poor)).filter((row) => row.kind === "debit").map((row) => row.order_id)).toEqual([batch[0]!.payload.orderId]);
+    });
+
+    test("with trace headers: each result's outbox row stores its order's trace context in the same statement, and the relay publishes it as the message's headers", async () => {
+      const userId = await accountWith(100);
+      const traced = order(userId, 100);
+      const untraced = order(userId, 200);
+      const headers = { traceparent: `00-${"c".repeat(32)}-${"d".repeat(16)}-01`, tracestate: "vendor=1", baggage: `gozon.order_id=${traced.payload.orderId}` };
+      const statement = consumerStatement("payments", orderCreatedTopic, payOrdersEffects);
+      const { rows } = await applyInOneStatement(database.kysely, statement, payOrdersEffects, [traced, untraced], (created) => (created === traced ? headers : undefined));
+      expect(rows.map((row) => row.headers)).toEqual([headers, null]);
+      const stored = await payments().selectFrom("outbox").select(["id", "headers"]).where("id", "in", rows.map((row) => row.id!)).orderBy("id").execute();
+      expect(stored.map((row) => row.headers)).toEqual([headers, null]);
+      // Nobody published at commit: the relay publishes both after the writer's grace period, with the stored headers.
+      await eventually(() => resultsFor(traced.payload.orderId).length === 1 && resultsFor(untraced.payload.orderId).length === 1, 10_000, "both results");
+      expect(resultHeaders.get(resultsFor(traced.payload.orderId)[0]!.id)).toMatchObject(headers);
+      expect(resultHeaders.get(resultsFor(untraced.payload.orderId)[0]!.id)!.traceparent).toBeUndefined();
     });
 
     test("an order for a user without an account fails with account_not_found", async () => {

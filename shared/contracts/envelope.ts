@@ -38,3 +38,14 @@ export function newEnvelope<Type extends string, Payload>(
 ): Envelope<Type, Payload> {
   return { id: randomUUID(), type, key, occurredAt: now.toISOString(), version: 1, payload };
 }
+
+/** The message id of a serialized envelope, or undefined when it is not one (for logs and traces; best effort). */
+export function envelopeIdOf(value: string): string | undefined {
+  if (value.length > maxEnvelopeBytes) return undefined;
+  try {
+    const id = (JSON.parse(value) as { id?: unknown } | null)?.id;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { OpenAPIHono, createRoute, z, type Hook } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import type { MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { getPath } from "hono/utils/url";
 import packageJson from "../../package.json" with { type: "json" };
@@ -31,6 +32,8 @@ export interface CreateAppOptions {
   metrics?: Metrics;
   /** Browser origins that may call `/api` from another origin (CORS); none by default. */
   corsOrigins?: string[];
+  /** When given (tracing on): runs first, around everything else, e.g. a server span per request. */
+  serverSpans?: MiddlewareHandler;
 }
 
 /**
@@ -73,6 +76,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     problemResponse({ type: "about:blank", title: statusTitle(404), status: 404, detail: `No route for ${c.req.method} ${c.req.path}` }),
   );
 
+  if (options.serverSpans) app.use("*", options.serverSpans);
   if (options.metrics) mountMetrics(app, options.metrics);
   if (options.corsOrigins?.length) {
     // Before the body limit, so a preflight is answered as such. Bearer tokens, not cookies: no credentials.

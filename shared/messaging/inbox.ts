@@ -5,6 +5,7 @@ import { maxEnvelopeBytes } from "../contracts/envelope";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { ConsumerObserver } from "../metrics";
 import { StatementTemplate } from "../db/statement-template";
+import { traceOfBatch, type TraceOf } from "../tracing/trace-headers";
 import type { QueuedMessage } from "./outbox";
 
 /**
@@ -58,9 +59,11 @@ export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> 
    * transaction has committed (e.g. `CommittedPublisher.publish`); that runs before the batch is
    * acknowledged and must not throw.
    */
-  apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<(() => Promise<void>) | void>;
+  apply(trx: Kysely<any>, messages: z.infer<Schema>[], traceOf?: TraceOf<z.infer<Schema>>): Promise<(() => Promise<void>) | void>;
   /** Told how many messages each committed batch consumed and how many were duplicates. */
   observer?: ConsumerObserver;
+  /** Tracing is on: `apply` gets each message's trace headers, to store with the outbox rows it causes. */
+  traced?: boolean;
 }
 
 /** Subscribes a batch consumer whose effects are applied once per message id. */
@@ -75,7 +78,8 @@ export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: I
         const fresh = await recordFirstSeen(trx, options.inboxSchema, topic, envelopes.map((envelope) => envelope.id));
         const seen = new Set<string>();
         const toApply = envelopes.filter((envelope) => fresh.has(envelope.id) && !seen.has(envelope.id) && seen.add(envelope.id));
-        const afterCommit = toApply.length > 0 ? await options.apply(trx, toApply) : undefined;
+        const traceOf = options.traced ? traceOfBatch(batch, envelopes) : undefined;
+        const afterCommit = toApply.length > 0 ? await options.apply(trx, toApply, traceOf) : undefined;
         return { duplicates: envelopes.length - toApply.length, afterCommit };
       }).catch((error: unknown) => {
         // The database being down is not the messages' fault: the bus retries them until it is back.
@@ -96,6 +100,7 @@ export interface StatementRow {
   topic: string | null;
   key: string | null;
   value: string | null;
+  headers: Record<string, string> | null;
 }
 
 /**
@@ -105,11 +110,15 @@ export interface StatementRow {
 export interface BatchEffects<Message> {
   /**
    * CTEs, given the batch as a json expression: they apply only the messages whose ids are in the
-   * CTE `fresh` and end with a CTE `queued` inserting their outbox rows `returning id, topic, key, value`.
+   * CTE `fresh` and end with a CTE `queued` inserting their outbox rows
+   * `returning id, topic, key, value, headers`.
    */
   sql(batch: RawBuilder<unknown>): RawBuilder<unknown>;
-  /** The batch as the JSON text the CTEs read (the messages in order, each id once). */
-  batch(messages: readonly Message[]): string;
+  /**
+   * The batch as the JSON text the CTEs read (the messages in order, each id once). With tracing
+   * on, `traceOf` gives each message's trace headers, for the `headers` of the rows it causes.
+   */
+  batch(messages: readonly Message[], traceOf?: TraceOf<Message>): string;
 }
 
 /**
@@ -120,7 +129,7 @@ export interface BatchEffects<Message> {
  * Being one statement, the inbox rows, the effects and the outbox rows commit together or not at
  * all. Run it with `applyInOneStatement`.
  */
-export function consumerStatement(schema: string, topic: string, effects: BatchEffects<never>): StatementTemplate<"ids" | "batch", StatementRow> {
+export function consumerStatement(schema: string, topic: string, effects: Pick<BatchEffects<unknown>, "sql">): StatementTemplate<"ids" | "batch", StatementRow> {
   return new StatementTemplate(["ids", "batch"], (slot) => sql<StatementRow>`
     with fresh as (
       insert into ${sql.table(`${schema}.inbox`)} (message_id, topic)
@@ -129,7 +138,7 @@ export function consumerStatement(schema: string, topic: string, effects: BatchE
       returning message_id
     ),
     ${effects.sql(sql`${slot("batch")}::text::json`)}
-    select counted.fresh, queued.id, queued.topic, queued.key, queued.value
+    select counted.fresh, queued.id, queued.topic, queued.key, queued.value, queued.headers
     from (select count(*)::int as fresh from fresh) as counted left join queued on true
     order by queued.id`);
 }
@@ -140,8 +149,9 @@ export function applyInOneStatement<Message extends { id: string }>(
   statement: StatementTemplate<"ids" | "batch", StatementRow>,
   effects: BatchEffects<Message>,
   messages: readonly Message[],
+  traceOf?: TraceOf<Message>,
 ): Promise<{ rows: StatementRow[] }> {
-  return statement.execute(db, { ids: JSON.stringify(messages.map((message) => message.id)), batch: effects.batch(messages) });
+  return statement.execute(db, { ids: JSON.stringify(messages.map((message) => message.id)), batch: effects.batch(messages, traceOf) });
 }
 
 export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string }>> {
@@ -161,6 +171,11 @@ export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string 
    */
   afterCommit?(queued: QueuedMessage[]): Promise<void>;
   observer?: ConsumerObserver;
+  /**
+   * Tracing is on: `effects` gets each message's trace headers (its consumer span's context), to
+   * store in the `headers` column of the outbox rows it writes.
+   */
+  traced?: boolean;
 }
 
 /**
@@ -170,7 +185,7 @@ export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string 
  */
 export function consumeInOneStatement<Schema extends z.ZodType<{ id: string }>>(options: StatementConsumerOptions<Schema>): Promise<Subscription> {
   const { bus, db, topic, group, schema, effects } = options;
-  const statement = consumerStatement(options.inboxSchema, topic, effects as BatchEffects<never>);
+  const statement = consumerStatement(options.inboxSchema, topic, effects);
   return bus.subscribeBatch(
     topic,
     group,
@@ -179,13 +194,14 @@ export function consumeInOneStatement<Schema extends z.ZodType<{ id: string }>>(
       // A message twice in one batch is applied once: the first copy.
       const seen = new Set<string>();
       const unique = envelopes.filter((envelope) => !seen.has(envelope.id) && seen.add(envelope.id));
-      const { rows } = await applyInOneStatement(db, statement, effects, unique).catch((error: unknown) => {
+      const traceOf = options.traced ? traceOfBatch(batch, envelopes) : undefined;
+      const { rows } = await applyInOneStatement(db, statement, effects, unique, traceOf).catch((error: unknown) => {
         // The database being down is not the messages' fault: the bus retries them until it is back.
         throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
       });
       const fresh = rows[0]?.fresh ?? 0;
       const queued = rows.filter((row): row is StatementRow & QueuedMessage => row.id !== null);
-      await options.afterCommit?.(queued.map(({ id, topic, key, value }) => ({ id, topic, key, value })));
+      await options.afterCommit?.(queued.map(({ id, topic, key, value, headers }) => ({ id, topic, key, value, headers })));
       options.observer?.consumed(envelopes.length);
       if (envelopes.length > fresh) options.observer?.duplicatesSkipped(envelopes.length - fresh);
     },

@@ -12,6 +12,7 @@ import { inboxRetention, outboxRetention } from "./messaging.tables";
 import type { QueuedMessage } from "./outbox";
 import { OutboxRelay, type ClaimEffects } from "./outbox-relay";
 import { CommittedPublisher } from "./publish-committed";
+import type { TraceOf } from "../tracing/trace-headers";
 
 /**
  * One inbox consumer of a module: what it reads, and its effect, in one of two forms. Declare it
@@ -26,14 +27,16 @@ export type EndpointConsumer<Schema extends z.ZodType<{ id: string }> = any> = {
       /**
        * Applies the new messages inside the inbox's transaction and returns the outbox rows it
        * wrote on `publishedAtCommit` topics: they are published as soon as that transaction commits.
+       * With tracing on, `traceOf` gives each message's trace headers, for the rows it causes.
        */
-      apply(trx: Kysely<any>, messages: z.infer<Schema>[]): Promise<QueuedMessage[]>;
+      apply(trx: Kysely<any>, messages: z.infer<Schema>[], traceOf?: TraceOf<z.infer<Schema>>): Promise<QueuedMessage[]>;
     }
   | {
       /**
        * The batch's effects in one statement (`consumerStatement` in ./inbox): one round trip per
        * batch, for the hot paths. The outbox rows of its CTE `queued` are published as soon as it
-       * commits.
+       * commits. With tracing on, its `batch` gets each message's trace headers, for the
+       * `headers` column of the rows it causes.
        */
       effects: BatchEffects<z.infer<Schema>>;
     }
@@ -53,7 +56,7 @@ export function inboxConsumer<Schema extends z.ZodType<{ id: string }>>(consumer
 }
 
 export interface MessagingEndpointOptions {
-  ports: Pick<ModulePorts, "db" | "bus" | "logger" | "metrics" | "retention">;
+  ports: Pick<ModulePorts, "db" | "bus" | "logger" | "metrics" | "retention" | "tracing">;
   /** The module's name (metrics) and PostgreSQL schema (its outbox and inbox). */
   module: string;
   schema: string;
@@ -129,14 +132,16 @@ export class MessagingEndpoint {
         group: consume.group,
         schema: consume.envelope,
         observer: ports.metrics.consumerObserver(consume.topic, consume.group),
+        // Checked once here: with tracing off the consumers build no trace headers at all.
+        traced: ports.tracing?.enabled === true,
       };
       this.#consumers.push(
         "effects" in consume
           ? await consumeInOneStatement({ ...common, effects: consume.effects, afterCommit: (queued) => this.#publisher.publish(queued) })
           : await consumeOnce({
               ...common,
-              apply: async (trx, messages) => {
-                const written = await consume.apply(trx, messages);
+              apply: async (trx, messages, traceOf) => {
+                const written = await consume.apply(trx, messages, traceOf);
                 return () => this.#publisher.publish(written);
               },
             }),

@@ -10,6 +10,11 @@ export interface OutboxTable {
   key: string;
   /** The serialized envelope, published as is. */
   value: string;
+  /**
+   * The trace context of the change that wrote the row (W3C traceparent, tracestate, baggage),
+   * published as the message's headers; null when tracing was off.
+   */
+  headers: ColumnType<Record<string, string> | null, Record<string, string> | null | undefined, never>;
   created_at: ColumnType<Date, never, never>;
   published_at: ColumnType<Date | null, never, Date>;
 }
@@ -51,6 +56,14 @@ export async function createMessagingTables(db: Kysely<any>): Promise<void> {
     .addColumn("topic", "text", (column) => column.notNull())
     .addColumn("received_at", "timestamptz", (column) => column.notNull().defaultTo(sql`now()`))
     .execute();
+}
+
+/**
+ * The outbox's `headers` column: the trace context written with the row, in the same statement,
+ * and published with it (DESIGN §13). Nullable without a default, so adding it rewrites nothing.
+ */
+export async function addOutboxHeaders(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable("outbox").addColumn("headers", "jsonb").execute();
 }
 
 /** Retention needs the inbox's rows by age: an index on received_at (migration 004 of each module). */

@@ -206,7 +206,8 @@ function byTopic(rows: OutboxRow[]): Map<string, OutgoingMessage[]> {
   const topics = new Map<string, OutgoingMessage[]>();
   for (const row of rows) {
     const messages = topics.get(row.topic) ?? [];
-    messages.push({ key: row.key, value: row.value });
+    // The row's stored trace context (returned by the claim's `returning *`) goes out as the message's headers.
+    messages.push(row.headers ? { key: row.key, value: row.value, headers: row.headers } : { key: row.key, value: row.value });
     topics.set(row.topic, messages);
   }
   return topics;

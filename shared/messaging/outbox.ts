@@ -4,6 +4,8 @@ import type { Envelope } from "../contracts/envelope";
 export interface OutboxMessage {
   topic: string;
   envelope: Envelope;
+  /** The trace context of the change (DESIGN §13), published as the message's headers; none when tracing is off. */
+  headers?: Record<string, string>;
 }
 
 /** The NOTIFY channel that wakes a module's relay. */
@@ -15,6 +17,8 @@ export interface QueuedMessage {
   topic: string;
   key: string;
   value: string;
+  /** Its trace context, stored with it (null or absent when tracing was off). */
+  headers?: Record<string, string> | null;
 }
 
 export interface EnqueueOptions {
@@ -41,7 +45,7 @@ export async function enqueue(trx: Kysely<any>, schema: string, messages: Outbox
     : await sql<{ id: number }>`with queued as (${insert}) select queued.id from queued`.execute(trx);
   // Identities are handed out in insertion order, which is the messages' order.
   const ids = rows.map((row) => row.id).sort((a, b) => a - b);
-  return values.map(({ topic, key, value }, index) => ({ id: ids[index]!, topic, key, value }));
+  return values.map(({ topic, key, value, headers }, index) => ({ id: ids[index]!, topic, key, value, headers }));
 }
 
 /** The outbox columns of a message, its envelope serialized once. */
@@ -50,10 +54,11 @@ interface OutboxValues {
   topic: string;
   key: string;
   value: string;
+  headers?: Record<string, string>;
 }
 
 function outboxValues(messages: OutboxMessage[]): OutboxValues[] {
-  return messages.map(({ topic, envelope }) => ({ message_id: envelope.id, topic, key: envelope.key, value: JSON.stringify(envelope) }));
+  return messages.map(({ topic, envelope, headers }) => ({ message_id: envelope.id, topic, key: envelope.key, value: JSON.stringify(envelope), headers }));
 }
 
 /**
@@ -63,10 +68,11 @@ function outboxValues(messages: OutboxMessage[]): OutboxValues[] {
  * its prepared statement) is the same for any batch size.
  */
 export function outboxInsert(schema: string, rows: RawBuilder<unknown>): RawBuilder<unknown> {
-  return sql`insert into ${sql.table(`${schema}.outbox`)} (message_id, topic, key, value)
-    select m.message_id, m.topic, m.key, m.value
-    from rows from (json_to_recordset(${rows}::text::json) as (message_id uuid, topic text, key text, value text))
-      with ordinality as m(message_id, topic, key, value, position)
+  // `headers` (the trace context) is absent from the JSON when tracing is off: the column gets null.
+  return sql`insert into ${sql.table(`${schema}.outbox`)} (message_id, topic, key, value, headers)
+    select m.message_id, m.topic, m.key, m.value, m.headers
+    from rows from (json_to_recordset(${rows}::text::json) as (message_id uuid, topic text, key text, value text, headers jsonb))
+      with ordinality as m(message_id, topic, key, value, headers, position)
     order by m.position
     returning id`;
 }

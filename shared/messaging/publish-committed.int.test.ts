@@ -6,7 +6,7 @@ import { migrate } from "../db";
 import { eventually } from "../testing/eventually";
 import { refusingPublish } from "../testing/refusing-bus";
 import { openTestDatabase, testBackends, type TestDatabase } from "../testing/postgres";
-import { createMessagingTables } from "./messaging.tables";
+import { addOutboxHeaders, createMessagingTables } from "./messaging.tables";
 import { enqueue, type OutboxMessage } from "./outbox";
 import { OutboxRelay } from "./outbox-relay";
 import { CommittedPublisher } from "./publish-committed";
@@ -33,7 +33,7 @@ for (const backend of testBackends) {
 
     beforeAll(async () => {
       testDatabase = await openTestDatabase(backend);
-      await migrate(testDatabase.database.kysely, { schema, migrations: { "001-messaging": { up: createMessagingTables } } });
+      await migrate(testDatabase.database.kysely, { schema, migrations: { "001-messaging": { up: createMessagingTables }, "002-outbox-headers": { up: addOutboxHeaders } } });
       bus = new MemoryBus();
       for (const topic of [relayedTopic, atCommitTopic]) {
         await bus.subscribe(topic, "test", async (delivery) => {

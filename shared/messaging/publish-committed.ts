@@ -50,9 +50,9 @@ export class CommittedPublisher {
   async publish(messages: QueuedMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const topics = new Map<string, OutgoingMessage[]>();
-    for (const { topic, key, value } of messages) {
+    for (const { topic, key, value, headers } of messages) {
       const batch = topics.get(topic) ?? [];
-      batch.push({ key, value });
+      batch.push(headers ? { key, value, headers } : { key, value });
       topics.set(topic, batch);
     }
     try {

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
-import { newEnvelope, refundRequestedTopic } from "../../../shared/contracts";
+import { newEnvelope, orderIdAttribute, refundRequestedTopic } from "../../../shared/contracts";
 import { enqueue, type QueuedMessage } from "../../../shared/messaging/outbox";
+import type { CapturedTrace } from "../../../shared/tracing/tracing";
 import { advanceStatuses, ordersSchema, type OrderRow } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
 import { cancellation } from "../domain/order-status";
@@ -23,14 +24,18 @@ export type CancelOutcome =
  * change for browsers. Payments' answer decides between Refunded and Cancelled; this side never
  * guesses whether money moved (see domain/order-status.ts). The rows written are for the caller
  * to publish once the transaction has committed (the relay publishes them if it does not).
+ * With tracing on, both rows store the request's trace context (`trace`), the order id in its baggage.
  */
-export async function cancelOrder(trx: Kysely<OrdersDatabase>, order: OrderRow): Promise<CancelOutcome> {
+export async function cancelOrder(trx: Kysely<OrdersDatabase>, order: OrderRow, trace?: CapturedTrace): Promise<CancelOutcome> {
   const decision = cancellation(order.status);
   if (decision.kind === "already") return { kind: "already", order };
   if (decision.kind === "refused") return { kind: "refused", order, reason: decision.reason };
   const [moved] = await advanceStatuses(trx, [{ orderId: order.id, to: decision.to }]);
   if (!moved) throw new Error(`order ${order.id} did not move from ${order.status} to ${decision.to} although locked`);
   const request = newEnvelope(refundRequestedTopic, moved.user_id, { orderId: moved.id, userId: moved.user_id });
-  const written = await enqueue(trx, ordersSchema, [{ topic: refundRequestedTopic, envelope: request }, ...orderUpdates([moved])], { notify: false });
+  const headers = trace?.headers({ [orderIdAttribute]: moved.id });
+  const written = await enqueue(trx, ordersSchema, [{ topic: refundRequestedTopic, envelope: request, headers }, ...orderUpdates([moved], () => headers)], {
+    notify: false,
+  });
   return { kind: "requested", order: moved, written };
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { RefundProcessed } from "../../../shared/contracts";
 import { enqueue, type QueuedMessage } from "../../../shared/messaging/outbox";
+import type { TraceOf } from "../../../shared/tracing/trace-headers";
 import { advanceStatuses, ordersSchema } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
 import { orderUpdates } from "../live/order-updates";
@@ -10,11 +11,17 @@ import { orderUpdates } from "../live/order-updates";
  * `refunded` moves an order to Refunded, `cancelled` to Cancelled, each only from a status the
  * graph allows (a repeated answer matches no row). The changes go to the outbox in the same
  * transaction, for browsers; returns those rows, to publish once the transaction has committed.
+ * With tracing on, each change's row stores its answer's trace context (`traceOf`).
  */
-export async function recordRefundResults(trx: Kysely<OrdersDatabase>, results: RefundProcessed[]): Promise<QueuedMessage[]> {
+export async function recordRefundResults(
+  trx: Kysely<OrdersDatabase>,
+  results: RefundProcessed[],
+  traceOf?: TraceOf<RefundProcessed>,
+): Promise<QueuedMessage[]> {
   const moved = await advanceStatuses(
     trx,
     results.map(({ payload }) => ({ orderId: payload.orderId, to: payload.status === "refunded" ? ("Refunded" as const) : ("Cancelled" as const) })),
   );
-  return enqueue(trx, ordersSchema, orderUpdates(moved), { notify: false });
+  const byOrder = traceOf && new Map(results.map((result) => [result.payload.orderId.toLowerCase(), traceOf(result)]));
+  return enqueue(trx, ordersSchema, orderUpdates(moved, byOrder && ((row) => byOrder.get(row.id))), { notify: false });
 }

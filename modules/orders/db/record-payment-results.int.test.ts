@@ -69,11 +69,27 @@ for (const backend of testBackends) {
       const first = result(order.id, order.user_id, "failed", "insufficient_funds");
       expect((await run([first])).rows.map((row) => row.fresh)).toEqual([1]);
       const again = await run([first]);
-      expect(again.rows).toEqual([{ fresh: 0, id: null, topic: null, key: null, value: null }]);
+      expect(again.rows).toEqual([{ fresh: 0, id: null, topic: null, key: null, value: null, headers: null }]);
       // A new message (new id) saying otherwise: fresh for the inbox, but the status only moves forward.
       const late = await run([result(order.id, order.user_id, "completed")]);
-      expect(late.rows).toEqual([{ fresh: 1, id: null, topic: null, key: null, value: null }]);
+      expect(late.rows).toEqual([{ fresh: 1, id: null, topic: null, key: null, value: null, headers: null }]);
       expect((await findOrder(db(), order.id))!.status).toBe("PaymentFailed");
+    });
+
+    test("with trace headers: each live update's outbox row stores its result's trace context, written and returned by the same statement", async () => {
+      const traced = await place(300);
+      const untraced = await place(400);
+      const tracedResult = result(traced.id, traced.user_id, "completed");
+      const untracedResult = result(untraced.id, untraced.user_id, "completed");
+      const headers = { traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01`, baggage: `gozon.order_id=${traced.id}` };
+      const traceOf = (message: PaymentProcessed) => (message === tracedResult ? headers : undefined);
+      const { rows } = await applyInOneStatement(db(), statement, recordPaymentResultsEffects, [tracedResult, untracedResult], traceOf);
+      const byOrder = new Map(rows.map((row) => [orderUpdatedEnvelope.parse(JSON.parse(row.value!)).payload.id, row]));
+      expect(byOrder.get(traced.id)!.headers).toEqual(headers);
+      expect(byOrder.get(untraced.id)!.headers).toBeNull();
+      const stored = await db().selectFrom("outbox").select(["id", "headers"]).where("id", "in", rows.map((row) => row.id!)).execute();
+      expect(stored.find((row) => row.id === byOrder.get(traced.id)!.id)!.headers).toEqual(headers);
+      expect(stored.find((row) => row.id === byOrder.get(untraced.id)!.id)!.headers).toBeNull();
     });
 
     test("two results for one order in one batch: the first wins", async () => {

@@ -5,6 +5,8 @@ import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
 import { jsonContent, problemContent } from "../../../shared/http/openapi-responses";
 import { HttpProblem } from "../../../shared/http/problem";
 import type { QueuedMessage } from "../../../shared/messaging/outbox";
+import { orderIdAttribute } from "../../../shared/contracts";
+import { tracingOff, type Tracing } from "../../../shared/tracing/tracing";
 import { cancelOrder } from "../application/cancel-order";
 import type { OrderIntake } from "../application/order-intake";
 import { placeOrders } from "../application/place-order";
@@ -73,30 +75,37 @@ const cancel = createRoute({
 /**
  * The Orders HTTP API; with AUTH=jwt a caller sees, places and cancels only their own orders (an
  * admin, anyone's). `publishCommitted` publishes outbox rows a request's transaction committed.
+ * With tracing on, the messages a request writes store its trace context (DESIGN §13).
  */
 export function ordersRoutes(
   db: Kysely<OrdersDatabase>,
   intake: OrderIntake,
   auth: AuthPolicy,
   publishCommitted: (written: QueuedMessage[]) => Promise<void>,
+  tracing: Tracing = tracingOff,
 ): OpenAPIHono {
   const app = new OpenAPIHono();
+  // Checked once: with tracing off, nothing is captured on the way.
+  const traced = tracing.enabled;
 
   app.openapi(auth.protect(createOrder), async (c) => {
     const body = c.req.valid("json");
     auth.assertMayActFor(c, body.userId);
     const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
+    const trace = traced ? tracing.capture() : undefined;
+    const input = trace ? { ...body, trace } : body;
     // Without a key, the order joins the intake's next group commit; with one, the key, the order
     // and the stored answer commit together in a transaction of their own.
     const result =
       key === undefined
-        ? { body: toOrderView(await intake.place(body)), replayed: false }
+        ? { body: toOrderView(await intake.place(input)), replayed: false }
         : await db.transaction().execute((trx) =>
             once<OrderView>(trx, { scope: `order:${body.userId}`, key, body }, async () => {
-              const [row] = await placeOrders(trx, [body]);
+              const [row] = await placeOrders(trx, [input]);
               return { status: 201, body: toOrderView(row!) };
             }),
           );
+    if (traced) tracing.annotate({ [orderIdAttribute]: result.body.id });
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result.body, 201);
   });
@@ -119,12 +128,14 @@ export function ordersRoutes(
   app.openapi(auth.protect(cancel), async (c) => {
     const { id } = c.req.valid("param");
     const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
+    if (traced) tracing.annotate({ [orderIdAttribute]: id });
+    const trace = traced ? tracing.capture() : undefined;
     let written: QueuedMessage[] = [];
     const result = await db.transaction().execute(async (trx) => {
       const order = await lockOrder(trx, id);
       if (!order || !auth.mayActFor(c, order.user_id)) throw new HttpProblem(404, `no order ${id}`);
       return once<OrderView>(trx, { scope: `cancel:${order.user_id}`, key, body: { orderId: id } }, async () => {
-        const outcome = await cancelOrder(trx, order);
+        const outcome = await cancelOrder(trx, order, trace);
         if (outcome.kind === "refused") throw new HttpProblem(409, `order ${id} cannot be cancelled: ${outcome.reason}`);
         if (outcome.kind === "requested") written = outcome.written;
         return { status: 202, body: toOrderView(outcome.order) };

@@ -20,9 +20,16 @@ export const orderUpdatesTopic = "orders.order-updated";
 /** Each message carries the order as the API shows it (the same schema). */
 export const orderUpdatedEnvelope = envelopeSchema(orderUpdatesTopic, orderSchema);
 
-/** Outbox messages announcing that these orders changed (the payment results' statement builds its own in SQL). */
-export function orderUpdates(rows: OrderRow[]): OutboxMessage[] {
-  return rows.map((row) => ({ topic: orderUpdatesTopic, envelope: newEnvelope(orderUpdatesTopic, row.user_id, toOrderView(row)) }));
+/**
+ * Outbox messages announcing that these orders changed (the payment results' statement builds its
+ * own in SQL), each with the trace context of the change that moved it, when there is one.
+ */
+export function orderUpdates(rows: OrderRow[], traceOf?: (row: OrderRow) => Record<string, string> | undefined): OutboxMessage[] {
+  return rows.map((row) => ({
+    topic: orderUpdatesTopic,
+    envelope: newEnvelope(orderUpdatesTopic, row.user_id, toOrderView(row)),
+    headers: traceOf?.(row),
+  }));
 }
 
 /**

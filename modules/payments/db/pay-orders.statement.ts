@@ -14,16 +14,26 @@ import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain
  * payment: its refund answer says so). The inbox rows, the debits, the ledger
  * rows and the results commit together or not at all, in one round trip. The batch travels as
  * one JSON parameter and the decision table is written into the SQL text, so the text (built and
- * compiled once, and its prepared statement) is the same for every batch.
+ * compiled once, and its prepared statement) is the same for every batch. With tracing on, each
+ * result's outbox row stores its order's trace context (`traceOf`: the consumer span's), so the
+ * trace goes on.
  */
 export const payOrdersEffects: BatchEffects<OrderCreated> = {
-  batch: (orders) =>
-    JSON.stringify(orders.map(({ id, payload }) => ({ message_id: id, order_id: payload.orderId, user_id: payload.userId, amount: payload.amount }))),
+  batch: (orders, traceOf) =>
+    JSON.stringify(
+      orders.map((order) => ({
+        message_id: order.id,
+        order_id: order.payload.orderId,
+        user_id: order.payload.userId,
+        amount: order.payload.amount,
+        headers: traceOf?.(order),
+      })),
+    ),
   sql: (batch) => sql`
     batch as (
       select b.*, row_number() over (order by b.position) as n
-      from rows from (json_to_recordset(${batch}) as (message_id uuid, order_id uuid, user_id uuid, amount bigint))
-        with ordinality as b(message_id, order_id, user_id, amount, position)
+      from rows from (json_to_recordset(${batch}) as (message_id uuid, order_id uuid, user_id uuid, amount bigint, headers jsonb))
+        with ordinality as b(message_id, order_id, user_id, amount, headers, position)
       where b.message_id in (select message_id from fresh)
     ),
     attempts as (
@@ -34,12 +44,12 @@ export const payOrdersEffects: BatchEffects<OrderCreated> = {
       )) with ordinality as a(order_id, outcome, balance, n)
     ),
     results as (
-      select gen_random_uuid() as message_id, b.n, b.order_id, b.user_id, a.outcome, a.balance
+      select gen_random_uuid() as message_id, b.n, b.order_id, b.user_id, a.outcome, a.balance, b.headers
       from batch as b join attempts as a on a.n = b.n
       where a.outcome not in (${sql.join(silentOutcomes.map((outcome) => sql.lit(outcome)))})
     ),
     queued as (
-      insert into payments.outbox (message_id, topic, key, value)
+      insert into payments.outbox (message_id, topic, key, value, headers)
       select r.message_id, ${paymentProcessedTopic}::text, r.user_id::text, ${envelopeJson(
         paymentProcessedTopic,
         sql`r.message_id`,
@@ -49,10 +59,10 @@ export const payOrdersEffects: BatchEffects<OrderCreated> = {
           'status', ${decide((decision) => text(decision.status))},
           'reason', ${decide((decision) => text(decision.reason))},
           'balance', ${decide((decision) => (decision.withBalance ? sql`r.balance::text` : sql`null::text`))}::bigint))`,
-      )}::text
+      )}::text, r.headers
       from results as r
       order by r.n
-      returning id, topic, key, value
+      returning id, topic, key, value, headers
     )`,
 };
 

@@ -4,6 +4,7 @@ import { createMessagingTables } from "../../../../shared/messaging/messaging.ta
 import { createAdvanceStatuses } from "./002-advance-statuses";
 import { cancelStatuses } from "./003-cancel-statuses";
 import { deadLettersAndRetention } from "./004-dead-letters-and-retention";
+import { outboxHeaders } from "./005-outbox-headers";
 
 /** Orders, inbox, outbox and idempotency keys in schema `orders`. */
 export const createOrders: Migration = {
@@ -33,4 +34,5 @@ export const ordersMigrations: Record<string, Migration> = {
   "002-advance-statuses": createAdvanceStatuses,
   "003-cancel-statuses": cancelStatuses,
   "004-dead-letters-and-retention": deadLettersAndRetention,
+  "005-outbox-headers": outboxHeaders,
 };

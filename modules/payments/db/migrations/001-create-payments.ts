@@ -5,6 +5,7 @@ import { debitOrders } from "./002-debit-orders";
 import { refunds } from "./003-refunds";
 import { deadLettersAndRetention } from "./004-dead-letters-and-retention";
 import { declinedOrders } from "./005-declined-orders";
+import { outboxHeaders } from "./006-outbox-headers";
 
 /** Accounts, ledger, inbox, outbox and idempotency keys in schema `payments`. */
 export const createPayments: Migration = {
@@ -46,4 +47,5 @@ export const paymentsMigrations: Record<string, Migration> = {
   "003-refunds": refunds,
   "004-dead-letters-and-retention": deadLettersAndRetention,
   "005-declined-orders": declinedOrders,
+  "006-outbox-headers": outboxHeaders,
 };

@@ -1,0 +1,9 @@
+import type { Kysely, Migration } from "kysely";
+import { addOutboxHeaders } from "../../../../shared/messaging/messaging.tables";
+
+/** The trace context of each outbox row, published as its message's headers (DESIGN §13). */
+export const outboxHeaders: Migration = {
+  async up(db: Kysely<any>) {
+    await addOutboxHeaders(db);
+  },
+};

@@ -10,7 +10,7 @@ export interface CommittedPublisherOptions {
   bus: Bus;
   schema: string;
   logger?: Logger;
-  /** Published rows are marked in one UPDATE at most this often. Default 50 ms. */
+  /** Published rows are marked in one UPDATE at most this often. Default 200 ms (the relay waits 2 s for them). */
   markEveryMs?: number;
 }
 
@@ -34,7 +34,7 @@ export class CommittedPublisher {
   readonly #markStatement: StatementTemplate<"ids", never>;
 
   constructor(options: CommittedPublisherOptions) {
-    this.#options = { markEveryMs: 50, ...options };
+    this.#options = { markEveryMs: 200, ...options };
     const outbox = sql.table(`${options.schema}.outbox`);
     // SKIP LOCKED: a row the relay is publishing right now is the relay's to mark; never wait on it.
     this.#markStatement = new StatementTemplate(["ids"], (slot) => sql<never>`

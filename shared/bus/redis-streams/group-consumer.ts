@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { ChainableCommander, default as Redis } from "ioredis";
 import type { BatchHandler } from "../bus";
 import { sleep, type DeliveryContext } from "../delivery";
 import type { BusLogger } from "../logger";
@@ -9,6 +9,14 @@ import type { StreamKeys } from "./stream-entries";
 // was taken over can neither renew nor delete the new owner's lease.
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** Runs a pipeline and returns the replies at `indexes`; throws the first error any command had. */
+async function inOneRoundTrip<T extends unknown[]>(pipeline: ChainableCommander, indexes: number[]): Promise<T> {
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([error]) => error);
+  if (failed) throw failed[0];
+  return indexes.map((index) => replies[index]?.[1]) as T;
+}
 
 export interface GroupConsumerOptions {
   commands: Redis;
@@ -104,14 +112,20 @@ export class GroupConsumer {
     const { commands, keys, topic, group, memberId, leaseMs } = this.options;
     const members = keys.members(topic, group);
     const now = Date.now();
-    await commands.zadd(members, now + leaseMs, memberId);
-    await commands.zremrangebyscore(members, "-inf", now);
-    const live = await commands.zrange(members, 0, -1);
+    // One round trip for the heartbeat and the member list, one for every renewal: a member owns
+    // up to all the partitions, and an idle process runs a heartbeat per subscription.
+    const [live] = await inOneRoundTrip<[string[]]>(
+      commands.pipeline().zadd(members, now + leaseMs, memberId).zremrangebyscore(members, "-inf", now).zrange(members, 0, -1),
+      [2],
+    );
     const fairShare = Math.ceil(keys.partitions / Math.max(1, live.length));
 
-    for (const partition of this.#reader.partitions) {
-      const renewed = await commands.eval(RENEW, 1, keys.lease(topic, group, partition), memberId, leaseMs);
-      if (renewed !== 1) {
+    const renewing = this.#reader.partitions;
+    const renewals = commands.pipeline();
+    for (const partition of renewing) renewals.eval(RENEW, 1, keys.lease(topic, group, partition), memberId, leaseMs);
+    const renewed = renewing.length > 0 ? await inOneRoundTrip<number[]>(renewals, renewing.map((_, index) => index)) : [];
+    for (const [index, partition] of renewing.entries()) {
+      if (renewed[index] !== 1) {
         // Our lease lapsed and someone else may be reading: stop reading it at once.
         this.#reader.drop(partition);
         this.options.logger?.warn("redis partition lease lost", { topic, partition });

@@ -17,6 +17,12 @@ export interface OrderIntakeOptions {
   /** Statements in flight at once. Default 2. */
   maxInFlight?: number;
   /**
+   * Shortest time between the starts of two statements (the group commit's window): an order
+   * placed when the intake has been idle is written at once; one placed soon after a statement
+   * started waits until this long after it, with whatever else arrives meanwhile. Default 10 ms.
+   */
+  intervalMs?: number;
+  /**
    * The relay of this process: while it is the active one, a statement skips NOTIFY and the relay
    * is woken right after the commit (cheaper than a notification through the database).
    */
@@ -24,10 +30,12 @@ export interface OrderIntakeOptions {
 }
 
 /**
- * Group commit for new orders. Orders placed while earlier statements are in flight wait and are
- * then written together, as one statement and one commit, so under load the database does one
- * commit for many orders; a lone order is written at once. Each caller's promise resolves only
- * once its order has committed, so an answered order is never lost.
+ * Group commit for new orders. Orders placed while earlier statements are in flight, or within
+ * the window after the last one started, wait and are then written together, as one statement and
+ * one commit; a lone order after a quiet spell is written at once. So the database does one commit
+ * for several orders even at a moderate rate, and every stage after it (the relay, both consumers,
+ * the live updates) gets them as one batch too. Each caller's promise resolves only once its order
+ * has committed, so an answered order is never lost.
  *
  * If a shared statement fails for another reason than the database being unavailable, each of its
  * orders is retried on its own, so one order's failure is never another's.
@@ -37,13 +45,18 @@ export class OrderIntake {
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   readonly #relay: LocalRelay | undefined;
+  readonly #intervalMs: number;
   #inFlight = 0;
+  /** When the last statement started (performance.now()), and the timer that starts the next. */
+  #lastStart = Number.NEGATIVE_INFINITY;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #drainWaiters: (() => void)[] = [];
 
   constructor(private readonly db: Kysely<OrdersDatabase>, options: OrderIntakeOptions = {}) {
     this.#maxBatch = options.maxBatch ?? 200;
     this.#maxInFlight = options.maxInFlight ?? 2;
     this.#relay = options.relay;
+    this.#intervalMs = options.intervalMs ?? 10;
   }
 
   /** Resolves with the order once it has committed. */
@@ -62,6 +75,15 @@ export class OrderIntake {
 
   #pump(): void {
     while (this.#inFlight < this.#maxInFlight && this.#waiting.length > 0) {
+      const wait = this.#lastStart + this.#intervalMs - performance.now();
+      if (wait >= 1) {
+        this.#timer ??= setTimeout(() => {
+          this.#timer = undefined;
+          this.#pump();
+        }, wait);
+        return;
+      }
+      this.#lastStart = performance.now();
       const batch = this.#waiting.splice(0, this.#maxBatch);
       this.#inFlight++;
       void this.#write(batch).finally(() => {

@@ -61,6 +61,17 @@ export class BroadcastReader {
         const reply = (await this.connection.call(
           "XREAD", "COUNT", 500, "BLOCK", this.blockMs, "STREAMS", ...this.streams, ...this.#positions,
         )) as Array<[string, RawEntry[]]> | null;
+        // Redis 7.0 answers a read blocked on several streams with the stream that woke it only:
+        // what was published with it to the other streams is read at once, without blocking.
+        if (reply && reply.length < this.streams.length) {
+          const positions = this.streams.map((stream, index) => reply.find(([name]) => name === stream)?.[1].at(-1)?.[0] ?? this.#positions[index]!);
+          const rest = (await this.connection.call("XREAD", "COUNT", 500, "STREAMS", ...this.streams, ...positions)) as Array<[string, RawEntry[]]> | null;
+          for (const [stream, entries] of rest ?? []) {
+            const known = reply.find(([name]) => name === stream);
+            if (known) known[1].push(...entries);
+            else reply.push([stream, entries]);
+          }
+        }
         for (const [stream, entries] of reply ?? []) {
           const partition = this.streams.indexOf(stream);
           for (const entry of entries) {

@@ -174,7 +174,19 @@ export class MemberReader {
       this.#blocked = false;
     }
     await this.#settleAcks();
-    await this.#handle(this.#entriesOf(reply));
+    const entries = this.#entriesOf(reply);
+    // Redis 7.0 answers a read blocked on several streams with the entries of the stream that
+    // woke it only: what was published with them to other partitions (one MULTI) is read at once,
+    // without blocking, so the batch stays whole.
+    const others = live.filter((partition) => !entries.some((entry) => entry.partition === partition));
+    if (entries.length > 0 && others.length > 0) {
+      const rest = await this.options.connection.call(
+        "XREADGROUP", "GROUP", this.options.group, this.options.consumer, "COUNT", this.options.maxBatchSize,
+        "STREAMS", ...others.map((partition) => this.#stream(partition)), ...others.map(() => ">"),
+      );
+      entries.push(...this.#entriesOf(rest));
+    }
+    await this.#handle(entries);
   }
 
   /** Runs entries through the handler in batches and sends the acks of the done ones ahead of the next read. */

@@ -67,16 +67,20 @@ export class RedisBus implements Bus, Abortable {
     this.#commands.on("error", (error) => this.#options.logger?.warn("redis connection error", { error: error.message }));
   }
 
-  /** Resolves once Redis has appended every message (one pipeline, one round trip). */
+  /**
+   * Resolves once Redis has appended every message: one round trip, and one MULTI/EXEC, so the
+   * messages land together and a consumer waiting on the topic is woken once for all of them (its
+   * read returns the whole batch, across partitions, not the first message and then the rest).
+   */
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (this.#closed) throw new Error("bus is closed");
     if (messages.length === 0) return;
-    const pipeline = this.#commands.pipeline();
+    const batch = messages.length > 1 ? this.#commands.multi() : this.#commands.pipeline();
     for (const message of messages) {
       const stream = this.#keys.stream(topic, partitionOf(message.key, this.#keys.partitions));
-      pipeline.call("XADD", stream, "*", ...entryFields(message));
+      batch.call("XADD", stream, "*", ...entryFields(message));
     }
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = (await batch.exec()) ?? [];
     const failed = replies.find(([error]) => error);
     if (failed || replies.length !== messages.length) throw failed?.[0] ?? new Error("redis did not answer every XADD");
   }

@@ -37,7 +37,11 @@ export function mountLiveRoutes(app: OpenAPIHono, hub: OrderUpdatesHub, auth: Au
       let remove: (() => void) | undefined;
       return {
         onOpen: (_event, socket) => {
-          remove = hub.add(userId, socket);
+          const raw = socket.raw as { cork?(callback: () => void): void } | undefined;
+          remove = hub.add(userId, {
+            send: (data) => socket.send(data),
+            ...(raw?.cork && { cork: (sends: () => void) => void raw.cork!(sends) }),
+          });
         },
         onClose: () => remove?.(),
         onError: () => remove?.(),

@@ -204,10 +204,17 @@ export class MemberReader {
       const done = await deliverAcrossPartitions(live.slice(start, start + maxBatchSize), handler, context, batched);
       for (const message of done) ack(message.partition, message.position);
     }
-    for (const [partition, ids] of acks) {
-      // Caught at once: an ack that fails while nobody awaits it must not become an unhandled rejection.
-      this.#acks.push(this.options.connection.call("XACK", this.#stream(partition), this.options.group, ...ids).then(() => undefined, (error: unknown) => error ?? new Error("XACK failed")));
-    }
+    if (acks.size === 0) return;
+    // One write for every partition's ack.
+    const pipeline = this.options.connection.pipeline();
+    for (const [partition, ids] of acks) pipeline.call("XACK", this.#stream(partition), this.options.group, ...ids);
+    // Caught at once: an ack that fails while nobody awaits it must not become an unhandled rejection.
+    this.#acks.push(
+      pipeline.exec().then(
+        (replies) => replies?.find(([error]) => error)?.[0] ?? undefined,
+        (error: unknown) => error ?? new Error("XACK failed"),
+      ),
+    );
   }
 
   /** Waits for the acks sent so far; one that failed fails the round (and everything is read again from pending). */

@@ -19,7 +19,7 @@ export interface OrderIntakeOptions {
   /**
    * Shortest time between the starts of two statements (the group commit's window): an order
    * placed when the intake has been idle is written at once; one placed soon after a statement
-   * started waits until this long after it, with whatever else arrives meanwhile. Default 10 ms.
+   * started waits until this long after it, with whatever else arrives meanwhile. Default 15 ms.
    */
   intervalMs?: number;
   /**
@@ -56,7 +56,7 @@ export class OrderIntake {
     this.#maxBatch = options.maxBatch ?? 200;
     this.#maxInFlight = options.maxInFlight ?? 2;
     this.#relay = options.relay;
-    this.#intervalMs = options.intervalMs ?? 10;
+    this.#intervalMs = options.intervalMs ?? 15;
   }
 
   /** Resolves with the order once it has committed. */

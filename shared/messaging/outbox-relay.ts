@@ -184,7 +184,9 @@ function claimStatement(options: ClaimOptions): StatementTemplate<never, Claimed
       )
       returning *
     )${effects ? sql`, ${effects}` : sql``}
-    select lock.locked, claimed.*, ${effects ? sql`(select value from effect)` : sql`null::json`} as effect
+    select lock.locked, claimed.*,
+      -- The effect once, on the first row: a round of 500 rows must not carry it 500 times.
+      ${effects ? sql`case when row_number() over () = 1 then (select value from effect) end` : sql`null::json`} as effect
     from lock left join claimed on true`);
 }
 
@@ -193,7 +195,7 @@ type ClaimedRow = { locked: boolean; effect: unknown } & ({ id: number } | { id:
 async function claim(trx: Transaction<any>, statement: StatementTemplate<never, ClaimedRow>): Promise<{ locked: boolean; rows: OutboxRow[]; effect: unknown }> {
   const { rows } = await statement.execute(trx, {});
   const locked = rows[0]?.locked === true;
-  const effect = rows[0]?.effect;
+  const effect = rows.find((row) => row.effect !== null && row.effect !== undefined)?.effect;
   const claimed = rows
     .filter((row): row is ClaimedRow & { id: number } => row.id !== null)
     .map(({ locked: _locked, effect: _effect, ...row }) => row as OutboxRow);

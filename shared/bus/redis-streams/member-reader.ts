@@ -193,7 +193,11 @@ export class MemberReader {
   async #handle(entries: { partition: number; entry: RawEntry }[]): Promise<void> {
     const { topic, handler, batched, maxBatchSize, context } = this.options;
     const acks = new Map<number, string[]>();
-    const ack = (partition: number, id: string) => acks.set(partition, [...(acks.get(partition) ?? []), id]);
+    const ack = (partition: number, id: string) => {
+      const ids = acks.get(partition);
+      if (ids) ids.push(id);
+      else acks.set(partition, [id]);
+    };
     // Entries trimmed away while pending come back without fields: nothing to handle, just ack them.
     const live: Delivery[] = [];
     for (const { partition, entry } of entries) {

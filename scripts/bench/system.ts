@@ -81,8 +81,14 @@ function baseEnv(options: BenchOptions, workDir: string): Record<string, string>
   if (options.db === "postgres" && options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   const passThrough = options.bus === "redis" ? ["REDIS_URL"] : options.bus === "kafka" ? ["KAFKA_BROKERS", "KAFKA_SSL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"] : [];
   for (const name of passThrough) if (process.env[name]) env[name] = process.env[name];
+  // Settings a run may compare (tracing on or off, retention windows, the Redis lease, allocator
+  // tuning) go through as given.
+  for (const [name, value] of Object.entries(process.env)) if (value && tunables.test(name)) env[name] = value;
   return env;
 }
+
+/** Variables the bench hands to the system from its own environment. */
+export const tunables = /^(OTEL_\w+|INBOX_RETENTION|IDEMPOTENCY_KEY_RETENTION|OUTBOX_RETENTION|DEAD_LETTER_RETENTION|REDIS_PARTITION_LEASE|MIMALLOC_\w+)$/;
 
 async function waitReady(child: Child): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;

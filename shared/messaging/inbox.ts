@@ -44,7 +44,8 @@ export function parseEnvelope<Schema extends z.ZodType>(schema: Schema, message:
   return parsed.data;
 }
 
-export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> {
+/** What every inbox consumer is given, whichever way it applies its batches. */
+interface ConsumerBase<Schema extends z.ZodType<{ id: string }>> {
   bus: Bus;
   db: Kysely<any>;
   /** The module's PostgreSQL schema, which holds its inbox. */
@@ -53,6 +54,13 @@ export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> 
   group: string;
   schema: Schema;
   maxBatchSize?: number;
+  /** Told how many messages each committed batch consumed and how many were duplicates. */
+  observer?: ConsumerObserver;
+  /** Tracing is on: the effects get each message's trace headers, to store with the outbox rows they cause. */
+  traced?: boolean;
+}
+
+export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> extends ConsumerBase<Schema> {
   /**
    * Applies the messages seen for the first time, in order, inside the transaction that records
    * them in the inbox; together they commit or not at all. It may return what to do once that
@@ -60,10 +68,6 @@ export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> 
    * acknowledged and must not throw.
    */
   apply(trx: Kysely<any>, messages: z.infer<Schema>[], traceOf?: TraceOf<z.infer<Schema>>): Promise<(() => Promise<void>) | void>;
-  /** Told how many messages each committed batch consumed and how many were duplicates. */
-  observer?: ConsumerObserver;
-  /** Tracing is on: `apply` gets each message's trace headers, to store with the outbox rows it causes. */
-  traced?: boolean;
 }
 
 /** Subscribes a batch consumer whose effects are applied once per message id. */
@@ -154,15 +158,7 @@ export function applyInOneStatement<Message extends { id: string }>(
   return statement.execute(db, { ids: JSON.stringify(messages.map((message) => message.id)), batch: effects.batch(messages, traceOf) });
 }
 
-export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string }>> {
-  bus: Bus;
-  db: Kysely<any>;
-  /** The module's PostgreSQL schema, which holds its inbox. */
-  inboxSchema: string;
-  topic: string;
-  group: string;
-  schema: Schema;
-  maxBatchSize?: number;
+export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string }>> extends ConsumerBase<Schema> {
   /** The batch's effects in the consumer's one statement (see `BatchEffects`). */
   effects: BatchEffects<z.infer<Schema>>;
   /**
@@ -170,12 +166,6 @@ export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string 
    * `CommittedPublisher.publish`), before the batch is acknowledged; must not throw.
    */
   afterCommit?(queued: QueuedMessage[]): Promise<void>;
-  observer?: ConsumerObserver;
-  /**
-   * Tracing is on: `effects` gets each message's trace headers (its consumer span's context), to
-   * store in the `headers` column of the outbox rows it writes.
-   */
-  traced?: boolean;
 }
 
 /**

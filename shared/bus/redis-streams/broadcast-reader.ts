@@ -84,7 +84,11 @@ export class BroadcastReader {
         }
         if (Date.now() - lastTrim > TRIM_EVERY_MS) {
           lastTrim = Date.now();
-          for (const stream of this.streams) await trimConsumed(this.commands, stream);
+          for (const stream of this.streams) {
+            await trimConsumed(this.commands, stream).catch((error: unknown) =>
+              this.logger?.warn("redis stream trim failed", { stream, error: String(error) }),
+            );
+          }
         }
       } catch (error) {
         if (this.#stop.signal.aborted) return;

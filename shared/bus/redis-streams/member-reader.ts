@@ -127,7 +127,12 @@ export class MemberReader {
         else await this.#readNew();
         if (Date.now() - lastTrim > TRIM_EVERY_MS) {
           lastTrim = Date.now();
-          for (const partition of this.#partitions.keys()) await trimConsumed(this.options.commands, keys.stream(topic, partition));
+          // Housekeeping: a failure is worth a warning, never a restart of the reading.
+          for (const partition of this.#partitions.keys()) {
+            await trimConsumed(this.options.commands, keys.stream(topic, partition)).catch((error: unknown) =>
+              logger?.warn("redis stream trim failed", { topic, partition, error: String(error) }),
+            );
+          }
         }
       } catch (error) {
         this.#acks = [];

@@ -26,6 +26,30 @@ test("trimming drops only what every group has acknowledged, never a pending or 
   expect(left).toEqual(ids.slice(1)); // ids[1] is still pending for "slow"
 });
 
+test("entries acknowledged between XINFO and XPENDING do not break the trim (it used to send XTRIM MINID null)", async () => {
+  const raced = `${stream}-raced`;
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await redis.xadd(raced, "*", "v", String(i)))!);
+  await redis.call("XGROUP", "CREATE", raced, "g", "0");
+  await redis.call("XREADGROUP", "GROUP", "g", "c", "COUNT", 3, "STREAMS", raced, ">");
+  // XINFO sees 3 pending; the consumer acknowledges them before XPENDING runs.
+  const racing = new Proxy(redis, {
+    get(target, property, receiver) {
+      if (property !== "call") return Reflect.get(target, property, receiver);
+      return async (command: string, ...args: (string | number)[]) => {
+        if (command === "XPENDING") await target.call("XACK", raced, "g", ...ids);
+        return target.call(command, ...args);
+      };
+    },
+  });
+  try {
+    await trimConsumed(racing, raced);
+    expect((await redis.xrange(raced, "-", "+")).map(([id]) => id)).toEqual(ids.slice(-1));
+  } finally {
+    await redis.del(raced);
+  }
+});
+
 test("stream ids compare by time, then sequence", () => {
   expect(compareIds("5-1", "10-0")).toBeLessThan(0);
   expect(compareIds("10-2", "10-10")).toBeLessThan(0);

@@ -66,7 +66,8 @@ export async function trimConsumed(redis: Redis, stream: string, keepWithoutGrou
     let position = String(fields.get("last-delivered-id"));
     if (Number(fields.get("pending")) > 0) {
       const summary = (await redis.call("XPENDING", stream, String(fields.get("name")))) as unknown[];
-      position = String(summary[1]);
+      // The pending entries may have been acknowledged since XINFO: then there is no oldest one.
+      if (typeof summary[1] === "string") position = summary[1];
     }
     if (threshold === undefined || compareIds(position, threshold) < 0) threshold = position;
   }

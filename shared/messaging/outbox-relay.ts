@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type Selectable, type Transaction } from "kysely";
-import type { Bus, OutgoingMessage } from "../bus/bus";
+import type { Bus } from "../bus/bus";
 import { defaultFetchIntervalMs, sleep, spaceOut } from "../bus/delivery";
 import { Notifier } from "../bus/notifier";
 import type { Database } from "../db";
@@ -8,7 +8,7 @@ import type { OutboxState } from "../metrics";
 import type { MessagingTables, OutboxTable } from "./messaging.tables";
 import { arrayLiteral } from "../db/array-literal";
 import { StatementTemplate } from "../db/statement-template";
-import { outboxChannel } from "./outbox";
+import { outboxChannel, publishByTopic } from "./outbox";
 
 export type OutboxRow = Selectable<OutboxTable>;
 
@@ -132,7 +132,8 @@ export class OutboxRelay {
     const { db, bus, claimEffects } = this.#options;
     const round = await db.transaction().execute(async (trx) => {
       const claimed = await claim(trx, this.#claim);
-      if (claimed.locked) for (const [topic, messages] of byTopic(claimed.rows)) await bus.publish(topic, messages);
+      // Each row's stored trace context (the claim's `returning *`) goes out as the message's headers.
+      if (claimed.locked) await publishByTopic(bus, claimed.rows);
       return claimed;
     });
     if (!round.locked) return "standby";
@@ -201,16 +202,4 @@ async function claim(trx: Transaction<any>, statement: StatementTemplate<never, 
     .map(({ locked: _locked, effect: _effect, ...row }) => row as OutboxRow);
   claimed.sort((a, b) => a.id - b.id);
   return { locked, rows: claimed, effect };
-}
-
-/** Rows grouped by topic, each group in id order (order matters per key, keys live in one topic). */
-function byTopic(rows: OutboxRow[]): Map<string, OutgoingMessage[]> {
-  const topics = new Map<string, OutgoingMessage[]>();
-  for (const row of rows) {
-    const messages = topics.get(row.topic) ?? [];
-    // The row's stored trace context (returned by the claim's `returning *`) goes out as the message's headers.
-    messages.push(row.headers ? { key: row.key, value: row.value, headers: row.headers } : { key: row.key, value: row.value });
-    topics.set(row.topic, messages);
-  }
-  return topics;
 }

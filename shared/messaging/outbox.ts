@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
+import type { Bus, OutgoingMessage } from "../bus/bus";
 import type { Envelope } from "../contracts/envelope";
 
 export interface OutboxMessage {
@@ -89,4 +90,22 @@ function insertValues(schema: string, rows: OutboxValues[]): RawBuilder<unknown>
 /** The `pg_notify` that wakes the module's relay once the statement's transaction commits. */
 export function outboxNotify(schema: string): RawBuilder<unknown> {
   return sql`pg_notify(${outboxChannel(schema)}, '')`;
+}
+
+/**
+ * Publishes messages to their topics, in the given order within each topic (per-key order holds:
+ * a key lives in one topic), one `publish` per topic. Rejects as soon as the bus refuses a topic.
+ */
+export async function publishByTopic(
+  bus: Bus,
+  messages: readonly { topic: string; key: string; value: string; headers?: Record<string, string> | null }[],
+): Promise<void> {
+  const topics = new Map<string, OutgoingMessage[]>();
+  for (const { topic, key, value, headers } of messages) {
+    const batch = topics.get(topic);
+    const message = headers ? { key, value, headers } : { key, value };
+    if (batch) batch.push(message);
+    else topics.set(topic, [message]);
+  }
+  for (const [topic, batch] of topics) await bus.publish(topic, batch);
 }

@@ -1,9 +1,9 @@
 import { sql, type Kysely } from "kysely";
-import type { Bus, OutgoingMessage } from "../bus/bus";
+import type { Bus } from "../bus/bus";
 import { arrayLiteral } from "../db/array-literal";
 import { StatementTemplate } from "../db/statement-template";
 import type { Logger } from "../logger";
-import type { QueuedMessage } from "./outbox";
+import { publishByTopic, type QueuedMessage } from "./outbox";
 
 export interface CommittedPublisherOptions {
   db: Kysely<any>;
@@ -49,14 +49,8 @@ export class CommittedPublisher {
   /** Publishes the rows now (in order, per topic); resolves once the bus has them or has refused. */
   async publish(messages: QueuedMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const topics = new Map<string, OutgoingMessage[]>();
-    for (const { topic, key, value, headers } of messages) {
-      const batch = topics.get(topic) ?? [];
-      batch.push(headers ? { key, value, headers } : { key, value });
-      topics.set(topic, batch);
-    }
     try {
-      for (const [topic, batch] of topics) await this.#options.bus.publish(topic, batch);
+      await publishByTopic(this.#options.bus, messages);
     } catch (error) {
       this.#options.logger?.warn("outbox rows not published at commit; the relay will", { schema: this.#options.schema, count: messages.length, error: String(error) });
       return;

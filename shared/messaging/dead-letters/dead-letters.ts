@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
-import { DependencyUnavailableError, type Bus, type OutgoingMessage } from "../../bus/bus";
+import { DependencyUnavailableError, type Bus } from "../../bus/bus";
+import { publishByTopic } from "../outbox";
 import { arrayLiteral } from "../../db/array-literal";
 import { redriveHeaders } from "./dead-letter";
 import type { DeadLetter, DeadLetterListFilter, DeadLetterStore, DeadLetterSummary, RedriveFilter, RedriveResult } from "./dead-letter-store";
@@ -129,13 +130,9 @@ export class DeadLetters implements DeadLetterStore {
 
   /** Publishes the rows' messages to their original topics, in the given order per topic. */
   async #publish(rows: FullRow[]): Promise<void> {
-    const topics = new Map<string, OutgoingMessage[]>();
-    for (const row of rows) {
-      const message = { key: row.key, value: decode(row.message_base64), headers: redriveHeaders(row.id, parseHeaders(row.headers)) };
-      topics.set(row.topic, [...(topics.get(row.topic) ?? []), message]);
-    }
+    const messages = rows.map((row) => ({ topic: row.topic, key: row.key, value: decode(row.message_base64), headers: redriveHeaders(row.id, parseHeaders(row.headers)) }));
     try {
-      for (const [topic, messages] of topics) await this.#options.bus.publish(topic, messages);
+      await publishByTopic(this.#options.bus, messages);
     } catch (error) {
       throw new DependencyUnavailableError(`the bus did not take the re-driven message: ${String(error)}`, { cause: error });
     }

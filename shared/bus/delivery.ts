@@ -30,42 +30,14 @@ export interface DeliveryContext {
 }
 
 /**
- * Runs a batch of one partition through the handler with the bus's retry rules, and returns how
- * many messages from the front of the batch are done (handled or dead-lettered) and may be
- * acknowledged. Fewer than all only when the consumer stopped meanwhile: the rest stay
- * unacknowledged and are delivered again. With `batched` false the handler is given one message
- * at a time (a per-message subscription).
- */
-export async function deliverBatch(
-  batch: Delivery[],
-  handler: BatchHandler,
-  context: DeliveryContext,
-  batched = true,
-): Promise<number> {
-  if (batch.length === 0 || context.signal.aborted) return 0;
-  if (batched && batch.length > 1) {
-    try {
-      await handler(batch);
-      return batch.length;
-    } catch {
-      // Isolate the failure: one message at a time, so only the bad one is retried and dead-lettered.
-    }
-  }
-  let done = 0;
-  for (const message of batch) {
-    if (!(await deliverOne(message, handler, context))) break;
-    done++;
-  }
-  return done;
-}
-
-/**
- * Runs a batch that may mix partitions (each partition's messages in order) through the handler
+ * Runs a batch (each partition's messages in order; one partition or several) through the handler
  * with the bus's retry rules and returns the messages that are done (handled or dead-lettered)
- * and may be acknowledged. The whole batch goes to the handler at once; if that throws, each
- * partition's messages are retried one at a time, in order, the partitions side by side, so a
- * failing message holds back only the messages behind it in its own partition. Messages not done
- * (the consumer stopped meanwhile) are not returned and stay unacknowledged.
+ * and may be acknowledged: per partition, a prefix of its messages. The whole batch goes to the
+ * handler at once; if that throws, each partition's messages are retried one at a time, in order,
+ * the partitions side by side, so a failing message holds back only the messages behind it in its
+ * own partition. Messages not done (the consumer stopped meanwhile) are not returned and stay
+ * unacknowledged, to be delivered again. With `batched` false the handler is given one message at
+ * a time (a per-message subscription).
  */
 export async function deliverAcrossPartitions(
   batch: Delivery[],
@@ -79,7 +51,7 @@ export async function deliverAcrossPartitions(
       await handler(batch);
       return batch;
     } catch {
-      // Isolate the failure, as deliverBatch does, partition by partition.
+      // Isolate the failure: one message at a time, so only the bad one is retried and dead-lettered.
     }
   }
   const partitions = new Map<number, Delivery[]>();

@@ -3,7 +3,7 @@ import { Kafka, type Consumer, type ConsumerRunConfig, type EachBatchPayload, ty
 import type { ICustomPartitioner, IHeaders, KafkaMessage, Producer } from "kafkajs";
 import { deadLetterTopic, type Abortable, type BatchHandler, type Bus, type BusFeatures, type Delivery } from "../bus";
 import type { MessageHandler, OutgoingMessage, SubscribeOptions, Subscription } from "../bus";
-import { deadLetterHeaders, deliverBatch, defaultRetryPolicy, describeMessage, partitionOf, sleep } from "../delivery";
+import { deadLetterHeaders, deliverAcrossPartitions, defaultRetryPolicy, describeMessage, partitionOf, sleep } from "../delivery";
 import type { BusObserver, DeliveryContext, RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { kafkajsLogLevel, kafkaLogCreator } from "./kafka-log";
@@ -115,7 +115,8 @@ export class KafkaBus implements Bus, Abortable {
     const context = this.#context(topic, group, member.stopping.signal);
     const eachBatch = (payload: EachBatchPayload) =>
       consumeBatch(payload, maxBatchSize, context.signal, (chunk) =>
-        this.#whileAlive(deliverBatch(chunk, handler, context, batched), payload.heartbeat),
+        // A kafkajs batch is one partition's: what is done is a prefix of it.
+        this.#whileAlive(deliverAcrossPartitions(chunk, handler, context, batched).then((done) => done.length), payload.heartbeat),
       );
     await this.#start(member, topic, true, {
       autoCommit: false,

@@ -1,23 +1,8 @@
-/** What the admin API answers (DESIGN §11), as the CLI prints it on a terminal. */
-export interface DeadLetterItem {
-  id: string;
-  module: string;
-  topic: string;
-  key: string;
-  error: string;
-  attempts: number;
-  firstFailedAt: string;
-  lastFailedAt: string;
-  replayCount: number;
-  state: string;
-  message?: string;
-  headers?: Record<string, string>;
-}
-
-export interface DeadLetterPage {
-  items: DeadLetterItem[];
-  nextBefore: string | null;
-}
+import type { z } from "zod";
+import type { deadLetterPageSchema, deadLetterSchema, deadLetterSummarySchema } from "../../shared/messaging/dead-letters/dead-letters.schemas";
+/** What the admin API answers (DESIGN §11): its own response schemas, as JSON. */
+export type DeadLetterItem = z.infer<typeof deadLetterSummarySchema> & Partial<Pick<z.infer<typeof deadLetterSchema>, "message" | "headers">>;
+export type DeadLetterPage = z.infer<typeof deadLetterPageSchema>;
 
 /** One row per dead letter, columns padded to their widest cell; the error cut to `errorWidth`. */
 export function formatPage(page: DeadLetterPage, errorWidth = 60): string {

@@ -9,7 +9,7 @@ import { sql, type RawBuilder } from "kysely";
 export function envelopeJson(type: string, id: RawBuilder<unknown>, key: RawBuilder<unknown>, payload: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`json_build_object(
     'id', ${id}, 'type', ${sql.lit(type)}::text, 'key', ${key},
-    'occurredAt', to_char(statement_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'occurredAt', ${isoTimestamp(sql`statement_timestamp()`)},
     'version', 1, 'payload', ${payload})`;
 }
 

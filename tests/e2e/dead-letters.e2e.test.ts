@@ -11,6 +11,7 @@ import { BusStreams } from "../support/bus-streams";
 import { checkInvariants, openModuleDatabases, statusesOf, type ModuleDatabases } from "../support/invariants";
 import { SplitSystem } from "../support/split-system";
 import { openAccount, placeOrder } from "../support/walkthrough";
+import type { DeadLetterItem } from "../../scripts/dlq/format";
 
 /**
  * DESIGN §11 on the real thing: the split system (two processes, a PostgreSQL database each,
@@ -57,18 +58,8 @@ async function dlqJson<T>(...args: string[]): Promise<T> {
   return JSON.parse(result.stdout) as T;
 }
 
-interface Item {
-  id: string;
-  module: string;
-  topic: string;
-  key: string;
-  error: string;
-  attempts: number;
-  lastFailedAt: string;
-  replayCount: number;
-  state: string;
-  message?: string;
-}
+/** What the CLI prints with --json: the admin API's answers. */
+type Item = DeadLetterItem;
 
 const ledgerOf = async (userId: string) =>
   (await sql<{ kind: string; amount: number; order_id: string | null }>`select kind, amount, order_id from payments.ledger where user_id = ${userId}::uuid order by id`.execute(databases.payments)).rows;

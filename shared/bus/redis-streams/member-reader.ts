@@ -36,8 +36,9 @@ const TRIM_EVERY_MS = 10_000;
  * A partition added to the reader is read from its pending entries first — a previous owner's
  * are claimed to us (XAUTOCLAIM), then our own history is read (ID 0) — and only then from new
  * entries (`>`). Entries are acknowledged (XACK) only after the handler is done with them; the
- * acks go out on the reading connection ahead of the next read, in the same write. After a Redis
- * error every partition starts over from its pending entries, so nothing unacknowledged is
+ * acks go out with the next read, in the same pipeline (one write, one wake-up of Redis), or on
+ * the shared connection when no read follows (a partition handed back, the reader stopping). After
+ * a Redis error every partition starts over from its pending entries, so nothing unacknowledged is
  * skipped (the inbox de-duplicates what comes twice).
  */
 export class MemberReader {
@@ -48,8 +49,8 @@ export class MemberReader {
   #loop: Promise<void> = Promise.resolve();
   /** Resolves when the round in progress (a read and the handling of what it returned) ends. */
   #round: Promise<void> = Promise.resolve();
-  /** Acks sent ahead of the next read, to be checked once it answers: each settles to its error, if any. */
-  #acks: Promise<unknown>[] = [];
+  /** Entries handled and not yet acknowledged, by stream: they go out with the next read. */
+  #unacked = new Map<string, string[]>();
   /** The reading connection's CLIENT ID, to interrupt its blocking read; undefined until known. */
   #clientId: number | undefined;
   #blocked = false;
@@ -82,6 +83,9 @@ export class MemberReader {
     if (!this.#partitions.delete(partition)) return;
     this.#interrupt();
     await this.#round;
+    await this.#ackNow().catch((error: unknown) =>
+      this.options.logger?.warn("redis acks of a partition handed back failed (its next owner gets the entries again)", { topic: this.options.topic, partition, error: String(error) }),
+    );
   }
 
   /** Our lease lapsed and someone else may be reading it: leave it out of the next read at once. */
@@ -100,7 +104,9 @@ export class MemberReader {
     this.#changed.notify();
     this.#interrupt();
     await this.#loop;
-    await Promise.allSettled(this.#acks);
+    await this.#ackNow().catch((error: unknown) =>
+      this.options.logger?.warn("redis acks at stop failed (the entries will be delivered again)", { topic: this.options.topic, error: String(error) }),
+    );
   }
 
   /** Dies: nothing more is handled or acknowledged. */
@@ -122,7 +128,10 @@ export class MemberReader {
           lastReclaim = Date.now();
           await this.#reclaimStranded();
         }
-        if (this.#partitions.size === 0) await this.#changed.wait(this.options.blockMs);
+        if (this.#partitions.size === 0) {
+          await this.#ackNow();
+          await this.#changed.wait(this.options.blockMs);
+        }
         else if ([...this.#partitions.values()].includes("pending")) await this.#readPending();
         else await this.#readNew();
         if (Date.now() - lastTrim > TRIM_EVERY_MS) {
@@ -135,7 +144,8 @@ export class MemberReader {
           }
         }
       } catch (error) {
-        this.#acks = [];
+        // Whether they went out or not, those entries are read again from pending (and de-duplicated).
+        this.#unacked.clear();
         if (this.#stopping.signal.aborted) return endRound();
         logger?.error("redis group reader failed, restarting from pending entries", { topic, group, error: String(error) });
         for (const partition of this.#partitions.keys()) this.#partitions.set(partition, "pending");
@@ -150,7 +160,7 @@ export class MemberReader {
   async #readPending(): Promise<void> {
     const pending = [...this.#partitions].filter(([, state]) => state === "pending").map(([partition]) => partition);
     for (const partition of pending) await this.#claimPending(partition);
-    const reply = await this.options.connection.call(
+    const reply = await this.#read(
       "XREADGROUP", "GROUP", this.options.group, this.options.consumer, "COUNT", this.options.maxBatchSize,
       "STREAMS", ...pending.map((partition) => this.#stream(partition)), ...pending.map(() => "0"),
     );
@@ -159,7 +169,6 @@ export class MemberReader {
     // A partition with no history left is caught up (unless it was dropped meanwhile).
     for (const partition of pending) if (!withEntries.has(partition) && this.#partitions.has(partition)) this.#partitions.set(partition, "live");
     await this.#handle(entries);
-    await this.#settleAcks();
   }
 
   /** One blocking read of new entries over every live partition, no sooner than the fetch interval after the last. */
@@ -171,21 +180,20 @@ export class MemberReader {
     this.#blocked = true;
     let reply: unknown;
     try {
-      reply = await this.options.connection.call(
+      reply = await this.#read(
         "XREADGROUP", "GROUP", this.options.group, this.options.consumer, "COUNT", this.options.maxBatchSize,
         "BLOCK", this.options.blockMs, "STREAMS", ...live.map((partition) => this.#stream(partition)), ...live.map(() => ">"),
       );
     } finally {
       this.#blocked = false;
     }
-    await this.#settleAcks();
     const entries = this.#entriesOf(reply);
     // Redis 7.0 answers a read blocked on several streams with the entries of the stream that
     // woke it only: what was published with them to other partitions (one MULTI) is read at once,
     // without blocking, so the batch stays whole.
     const others = live.filter((partition) => !entries.some((entry) => entry.partition === partition));
     if (entries.length > 0 && others.length > 0) {
-      const rest = await this.options.connection.call(
+      const rest = await this.#read(
         "XREADGROUP", "GROUP", this.options.group, this.options.consumer, "COUNT", this.options.maxBatchSize,
         "STREAMS", ...others.map((partition) => this.#stream(partition)), ...others.map(() => ">"),
       );
@@ -194,14 +202,14 @@ export class MemberReader {
     await this.#handle(entries);
   }
 
-  /** Runs entries through the handler in batches and sends the acks of the done ones ahead of the next read. */
+  /** Runs entries through the handler in batches; the done ones are acknowledged with the next read. */
   async #handle(entries: { partition: number; entry: RawEntry }[]): Promise<void> {
     const { topic, handler, batched, maxBatchSize, context } = this.options;
-    const acks = new Map<number, string[]>();
     const ack = (partition: number, id: string) => {
-      const ids = acks.get(partition);
+      const stream = this.#stream(partition);
+      const ids = this.#unacked.get(stream);
       if (ids) ids.push(id);
-      else acks.set(partition, [id]);
+      else this.#unacked.set(stream, [id]);
     };
     // Entries trimmed away while pending come back without fields: nothing to handle, just ack them.
     const live: Delivery[] = [];
@@ -213,25 +221,37 @@ export class MemberReader {
       const done = await deliverAcrossPartitions(live.slice(start, start + maxBatchSize), handler, context, batched);
       for (const message of done) ack(message.partition, message.position);
     }
-    if (acks.size === 0) return;
-    // One write for every partition's ack.
-    const pipeline = this.options.connection.pipeline();
-    for (const [partition, ids] of acks) pipeline.call("XACK", this.#stream(partition), this.options.group, ...ids);
-    // Caught at once: an ack that fails while nobody awaits it must not become an unhandled rejection.
-    this.#acks.push(
-      pipeline.exec().then(
-        (replies) => replies?.find(([error]) => error)?.[0] ?? undefined,
-        (error: unknown) => error ?? new Error("XACK failed"),
-      ),
-    );
   }
 
-  /** Waits for the acks sent so far; one that failed fails the round (and everything is read again from pending). */
-  async #settleAcks(): Promise<void> {
-    const acks = this.#acks;
-    this.#acks = [];
-    const failed = (await Promise.all(acks)).find((outcome) => outcome !== undefined);
-    if (failed !== undefined) throw failed;
+  /**
+   * Sends a read on the reading connection with the acks waiting to go out ahead of it, as one
+   * pipeline (one write); answers the read's reply. A failed ack fails the round, like a failed read.
+   */
+  async #read(...args: (string | number)[]): Promise<unknown> {
+    const pipeline = this.options.connection.pipeline();
+    const acks = this.#takeAcks(pipeline);
+    pipeline.call(String(args[0]), ...args.slice(1));
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error);
+    if (failed || replies.length !== acks + 1) throw failed?.[0] ?? new Error("redis did not answer every command of the read");
+    return replies[acks]![1];
+  }
+
+  /** Sends the waiting acks now, on the shared connection (no read follows them); throws if one fails. */
+  async #ackNow(): Promise<void> {
+    const pipeline = this.options.commands.pipeline();
+    const acks = this.#takeAcks(pipeline);
+    if (acks === 0) return;
+    const failed = ((await pipeline.exec()) ?? []).find(([error]) => error);
+    if (failed) throw failed[0];
+  }
+
+  /** Moves the waiting acks into the pipeline, one XACK per stream; answers how many commands it added. */
+  #takeAcks(pipeline: ReturnType<Redis["pipeline"]>): number {
+    const acks = this.#unacked;
+    this.#unacked = new Map();
+    for (const [stream, ids] of acks) pipeline.call("XACK", stream, this.options.group, ...ids);
+    return acks.size;
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Bus, Subscription } from "../../../shared/bus/bus";
 import { parseEnvelope } from "../../../shared/messaging/inbox";
 import type { Logger } from "../../../shared/logger";
 import { tracingOff, type Tracing } from "../../../shared/tracing/tracing";
-import { orderUpdatedEnvelope, orderUpdatesTopic } from "./order-updates";
+import { changesOf, orderUpdatesEnvelope, orderUpdatesTopic } from "./order-updates";
 
 /** The little the hub needs of a WebSocket connection. */
 export interface LiveSocket {
@@ -31,15 +31,17 @@ export class OrderUpdatesHub {
     this.#subscription = await this.bus.subscribeBroadcast(orderUpdatesTopic, async (message) => {
       // The key is the order's user: a change for a user with no socket here is not even parsed.
       if (!this.#sockets.has(message.key.toLowerCase())) return;
-      const { payload: order } = parseEnvelope(orderUpdatedEnvelope, message);
-      const sockets = this.#sockets.get(order.userId);
-      if (!sockets) return;
-      const data = JSON.stringify({ type: "order.updated", order });
-      const push = () => {
-        for (const socket of sockets) this.#queue(socket, data);
-      };
-      if (traced) this.tracing.inSpan("websocket push", { "gozon.websocket.sockets": sockets.size, "gozon.order.status": order.status }, push);
-      else push();
+      const { payload } = parseEnvelope(orderUpdatesEnvelope, message);
+      for (const order of changesOf(payload)) {
+        const sockets = this.#sockets.get(order.userId);
+        if (!sockets) continue;
+        const data = JSON.stringify({ type: "order.updated", order });
+        const push = () => {
+          for (const socket of sockets) this.#queue(socket, data);
+        };
+        if (traced) this.tracing.inSpan("websocket push", { "gozon.websocket.sockets": sockets.size, "gozon.order.status": order.status }, push);
+        else push();
+      }
     });
   }
 

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Bus } from "../../../shared/bus/bus";
 import { envelopeSchema, newEnvelope } from "../../../shared/contracts/envelope";
 import type { Logger } from "../../../shared/logger";
@@ -17,8 +18,23 @@ import { orderSchema } from "../http/orders.schemas";
  */
 export const orderUpdatesTopic = "orders.order-updated";
 
-/** Each message carries the order as the API shows it (the same schema). */
+/**
+ * At most this many changes per message: with descriptions of up to 1 000 characters, a message
+ * stays well below the size a consumer accepts (`maxEnvelopeBytes`, 64 KiB).
+ */
+export const maxChangesPerMessage = 20;
+
+/** A message of one change: the order as the API shows it (the same schema). The outbox writes these. */
 export const orderUpdatedEnvelope = envelopeSchema(orderUpdatesTopic, orderSchema);
+
+/**
+ * What the topic carries: a message of one change, or of several changes of one user's orders, in
+ * order (a list): the relay's Created and PaymentPending of a round reach each user as one message.
+ */
+export const orderUpdatesEnvelope = envelopeSchema(orderUpdatesTopic, z.union([orderSchema, z.array(orderSchema).min(1).max(maxChangesPerMessage)]));
+
+/** The changes a message carries, in order. */
+export const changesOf = (payload: z.infer<typeof orderUpdatesEnvelope>["payload"]): OrderView[] => (Array.isArray(payload) ? payload : [payload]);
 
 /**
  * Outbox messages announcing that these orders changed (the payment results' statement builds its
@@ -34,11 +50,23 @@ export function orderUpdates(rows: OrderRow[], traceOf?: (row: OrderRow) => Reco
 
 /**
  * Publishes order changes on the broadcast topic now, outside any transaction, in the given order
- * (one publish). Best effort: a failure is logged, never thrown.
+ * (one publish): one message per user, listing that user's changes in order (per-key order holds,
+ * the message being keyed by the user). Best effort: a failure is logged, never thrown.
  */
 export async function publishOrderUpdates(bus: Bus, logger: Logger, views: OrderView[]): Promise<void> {
   if (views.length === 0) return;
-  const messages = views.map((view) => ({ key: view.userId, value: JSON.stringify(newEnvelope(orderUpdatesTopic, view.userId, view)) }));
+  const byUser = new Map<string, OrderView[]>();
+  for (const view of views) {
+    const changes = byUser.get(view.userId);
+    if (changes) changes.push(view);
+    else byUser.set(view.userId, [view]);
+  }
+  const messages = [...byUser].flatMap(([userId, changes]) =>
+    Array.from({ length: Math.ceil(changes.length / maxChangesPerMessage) }, (_, chunk) => {
+      const part = changes.slice(chunk * maxChangesPerMessage, (chunk + 1) * maxChangesPerMessage);
+      return { key: userId, value: JSON.stringify(newEnvelope(orderUpdatesTopic, userId, part.length === 1 ? part[0]! : part)) };
+    }),
+  );
   try {
     await bus.publish(orderUpdatesTopic, messages);
   } catch (error) {

@@ -1,0 +1,56 @@
+import { afterEach, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
+import type { Delivery } from "../../../shared/bus/bus";
+import { MemoryBroker } from "../../../shared/bus/memory/memory-broker";
+import { MemoryBus } from "../../../shared/bus/memory/memory-bus";
+import { createLogger } from "../../../shared/logger";
+import { eventually } from "../../../shared/testing/eventually";
+import type { OrderView } from "../application/order-view";
+import type { OrderStatus } from "../domain/order-status";
+import { OrderUpdatesHub } from "./order-updates-hub";
+import { maxChangesPerMessage, orderUpdatesTopic, publishOrderUpdates } from "./order-updates";
+
+const logger = createLogger({ level: "error", write: () => {} });
+const buses: MemoryBus[] = [];
+afterEach(async () => {
+  await Promise.all(buses.splice(0).map((bus) => bus.close()));
+});
+
+const view = (userId: string, status: OrderStatus, description = "an order"): OrderView => {
+  const at = new Date().toISOString();
+  return { id: randomUUID(), userId, amount: 12.5, description, status, createdAt: at, updatedAt: at };
+};
+
+/** A socket that records what it is sent, decoded. */
+function recordingSocket() {
+  const received: OrderView[] = [];
+  return { received, send: (data: string) => void received.push((JSON.parse(data) as { order: OrderView }).order) };
+}
+
+test("a round's changes reach each user's sockets in order, one bus message per user (chunked beyond the limit)", async () => {
+  const bus = new MemoryBus({ broker: new MemoryBroker() });
+  buses.push(bus);
+  const onTopic: Delivery[] = [];
+  await bus.subscribeBroadcast(orderUpdatesTopic, async (message) => void onTopic.push(message));
+  const hub = new OrderUpdatesHub(bus, logger);
+  await hub.start();
+  const [alice, bob, carol] = [randomUUID(), randomUUID(), randomUUID()];
+  const [aliceSocket, bobSocket] = [recordingSocket(), recordingSocket()];
+  hub.add(alice, aliceSocket);
+  hub.add(bob, bobSocket);
+
+  // As the relay pushes a round: each order as Created, then as PaymentPending; users interleaved.
+  const a1 = view(alice, "Created"), b1 = view(bob, "Created"), a2 = view(alice, "Created");
+  const pending = (order: OrderView): OrderView => ({ ...order, status: "PaymentPending" });
+  const changes = [a1, pending(a1), b1, pending(b1), a2, pending(a2), view(carol, "Created")];
+  // Bob also has more changes than one message carries.
+  const many = Array.from({ length: maxChangesPerMessage * 2 + 5 }, (_, i) => view(bob, "Created", `order ${i}`));
+  await publishOrderUpdates(bus, logger, [...changes, ...many]);
+
+  await eventually(() => aliceSocket.received.length === 4 && bobSocket.received.length === 2 + many.length, 5_000, "every change pushed");
+  expect(aliceSocket.received).toEqual([a1, pending(a1), a2, pending(a2)]);
+  expect(bobSocket.received).toEqual([b1, pending(b1), ...many]);
+  // Alice 1, Bob 3 (2 + 45 changes, 20 per message), Carol 1: five messages for 52 changes.
+  expect(onTopic.map((message) => message.key).sort()).toEqual([alice, bob, bob, bob, carol].sort());
+  await hub.stop();
+});

@@ -52,6 +52,8 @@ export interface Config {
   corsOrigins: string[];
   auth: AuthConfig;
   retention: RetentionSettings;
+  /** Orders' group-commit window (ORDER_INTAKE_WINDOW) in ms; undefined: the intake's default (25 ms). */
+  orderIntakeWindowMs: number | undefined;
   logLevel: LogLevel;
   /** OpenTelemetry (DESIGN §13); undefined when no OTLP endpoint is set: tracing off. */
   tracing: TracingSettings | undefined;
@@ -112,6 +114,8 @@ const environment = z.object({
   REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, "expected 1 to 64 letters, digits or _ : . -").default("gozon:"),
   // How long a dead member's partitions stay with it; members renew every third of it, so below 1 s a busy process could lose them.
   REDIS_PARTITION_LEASE: durationSetting.refine((ms) => ms >= 1_000, "expected at least 1s (members renew their leases every third of it)").optional(),
+  // Orders' group-commit window: under load an order may wait this long for the orders placed with it.
+  ORDER_INTAKE_WINDOW: durationSetting.refine((ms) => ms <= 1_000, "expected at most 1s (an order placed under load may wait this long)").optional(),
   KAFKA_BROKERS: brokers.default(["127.0.0.1:9092"]),
   KAFKA_SSL: z
     .stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off"], error: "expected true or false" })
@@ -178,6 +182,7 @@ function resolve(env: Environment): Config {
     corsOrigins: env.CORS_ORIGINS,
     auth: resolveAuth(env),
     retention: resolveRetention(env),
+    orderIntakeWindowMs: env.ORDER_INTAKE_WINDOW,
     logLevel: env.LOG_LEVEL,
     tracing: resolveTracing(env, env.MODE === "mono" ? "gozon" : `gozon-${env.MODE}`),
   };

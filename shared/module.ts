@@ -20,6 +20,8 @@ export interface ModulePorts {
   auth: AuthPolicy;
   /** How long processed rows are kept (the module's retention job deletes what is older). */
   retention: RetentionSettings;
+  /** Orders' group-commit window in ms (ORDER_INTAKE_WINDOW); undefined: its default. Payments ignores it. */
+  orderIntakeWindowMs?: number;
   /**
    * The process's tracing (DESIGN §13): what a module's HTTP routes capture to store with their
    * outbox rows. Absent or `tracingOff` when tracing is off.

@@ -77,7 +77,7 @@ export async function startServer(config: Config, factories: ModuleFactories, op
     app.route("/", servicesRoutes(config.publicUrls));
     const deadLetterStores: DeadLetterStore[] = [];
     for (const { name, db } of databases) {
-      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, tracing });
+      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, orderIntakeWindowMs: config.orderIntakeWindowMs, tracing });
       app.route("/", module.routes);
       if (module.deadLetters) deadLetterStores.push(module.deadLetters);
       await module.start();

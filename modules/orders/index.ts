@@ -65,7 +65,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
       }),
     ],
   });
-  const intake = new OrderIntake(db, { relay: messaging.relay });
+  const intake = new OrderIntake(db, { relay: messaging.relay, intervalMs: ports.orderIntakeWindowMs });
   ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();
   routes.route("/", ordersRoutes(db, intake, ports.auth, (written) => messaging.publish(written), ports.tracing));

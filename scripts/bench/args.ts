@@ -69,9 +69,9 @@ terminal status on the WebSocket, then prints a summary and one JSON line.
                              a markdown summary)
   --help                     this text
 
-The system gets its own settings only, plus any OTEL_*, *_RETENTION, REDIS_PARTITION_LEASE and
-MIMALLOC_* variables set for the bench (to compare a run with tracing on, or short retention
-windows). Every run reports the CPU time per order over the measured window (warm-up excluded): the whole
+The system gets its own settings only, plus any OTEL_*, *_RETENTION, REDIS_PARTITION_LEASE,
+ORDER_INTAKE_WINDOW and MIMALLOC_* variables set for the bench (to compare a run with tracing on,
+short retention windows or another intake window). Every run reports the CPU time per order over the measured window (warm-up excluded): the whole
 machine's from /proc/stat, and split per process (Gozon, PostgreSQL, Redis, the bench client).`;
 
 const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout", "warmup", "reference", "cpu-prof"] as const;

@@ -1,17 +1,10 @@
 import { afterAll, expect, test } from "bun:test";
-import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
 import { eventually } from "../testing/eventually";
-import { deleteRedisKeys, testRedisUrl } from "../testing/redis";
+import { redisForTest, testRedisUrl } from "../testing/redis";
 import { createBus } from "./index";
 
-const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
-const redis = new Redis(testRedisUrl);
-
-afterAll(async () => {
-  redis.disconnect();
-  await deleteRedisKeys(prefix);
-});
+const { prefix, redis, cleanup } = redisForTest();
+afterAll(cleanup);
 
 test("the configured partition lease is the one the Redis bus takes its partitions with", async () => {
   const bus = await createBus({ kind: "redis", url: testRedisUrl, prefix, leaseMs: 1_500 });

@@ -9,3 +9,20 @@ export async function deleteRedisKeys(prefix: string, url = testRedisUrl): Promi
   if (keys.length > 0) await redis.del(...keys);
   await redis.quit();
 }
+
+/**
+ * A key prefix of the test file's own and a client on the machine's Redis; `cleanup` (in
+ * afterAll) removes every key under the prefix and disconnects.
+ */
+export function redisForTest(): { prefix: string; redis: Redis; cleanup(): Promise<void> } {
+  const prefix = `gozon-test-${crypto.randomUUID().slice(0, 8)}:`;
+  const redis = new Redis(testRedisUrl);
+  return {
+    prefix,
+    redis,
+    async cleanup() {
+      redis.disconnect();
+      await deleteRedisKeys(prefix);
+    },
+  };
+}

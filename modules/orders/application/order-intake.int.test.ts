@@ -1,32 +1,25 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
-import { migrate } from "../../../shared/db";
-import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
+import { testBackends } from "../../../shared/testing/postgres";
 import { ordersSchema } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
-import { ordersMigrations } from "../db/migrations/001-create-orders";
 import { outboxChannel } from "../../../shared/messaging/outbox";
 import { OrderIntake } from "./order-intake";
+import { useOrdersTestDatabase } from "../db/orders-test-database";
 
 // Group commit of new orders, on both backends.
 for (const backend of testBackends) {
   describe(`OrderIntake on ${backend}`, () => {
-    let testDatabase: TestDatabase<OrdersDatabase>;
+    const testDatabase = useOrdersTestDatabase(backend);
     /** Statements sent through `db()`, counted by a kysely plugin. */
     let statements = 0;
     const db = () =>
-      testDatabase.database.kysely.withSchema(ordersSchema).withPlugin({
+      testDatabase().database.kysely.withSchema(ordersSchema).withPlugin({
         transformQuery: ({ node }) => (statements++, node),
         transformResult: async ({ result }) => result,
       }) as Kysely<OrdersDatabase>;
-    const count = async (query: ReturnType<typeof sql<{ count: number }>>) => (await query.execute(testDatabase.database.kysely)).rows[0]!.count;
-
-    beforeAll(async () => {
-      testDatabase = await openTestDatabase<OrdersDatabase>(backend);
-      await migrate(testDatabase.database.kysely, { schema: ordersSchema, migrations: ordersMigrations });
-    }, 30_000);
-    afterAll(() => testDatabase?.cleanup());
+    const count = async (query: ReturnType<typeof sql<{ count: number }>>) => (await query.execute(testDatabase().database.kysely)).rows[0]!.count;
 
     test("orders placed at once share statements, and each caller gets its own committed order", async () => {
       const intake = new OrderIntake(db());
@@ -72,23 +65,18 @@ for (const backend of testBackends) {
 // Waking the relay: through the database (NOTIFY) unless this process's relay is the active one.
 for (const backend of testBackends) {
   describe(`OrderIntake waking the relay on ${backend}`, () => {
-    let testDatabase: TestDatabase<OrdersDatabase>;
-    beforeAll(async () => {
-      testDatabase = await openTestDatabase<OrdersDatabase>(backend);
-      await migrate(testDatabase.database.kysely, { schema: ordersSchema, migrations: ordersMigrations });
-    }, 30_000);
-    afterAll(() => testDatabase?.cleanup());
+    const testDatabase = useOrdersTestDatabase(backend);
 
     const placeWith = async (active: boolean) => {
       const notified: string[] = [];
-      const unlisten = await testDatabase.database.listen(outboxChannel(ordersSchema), (payload) => void notified.push(payload));
+      const unlisten = await testDatabase().database.listen(outboxChannel(ordersSchema), (payload) => void notified.push(payload));
       const wakes: number[] = [];
-      const db = testDatabase.database.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
+      const db = testDatabase().database.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
       const intake = new OrderIntake(db, { relay: { active, wake: () => void wakes.push(Date.now()) } });
       const userId = randomUUID();
       await Promise.all([1, 2, 3].map((amount) => intake.place({ userId, amount, description: "wake test" })));
       // A marker NOTIFY after the orders: once it arrives, any NOTIFY of theirs has arrived before it.
-      await sql`select pg_notify(${outboxChannel(ordersSchema)}, 'marker')`.execute(testDatabase.database.kysely);
+      await sql`select pg_notify(${outboxChannel(ordersSchema)}, 'marker')`.execute(testDatabase().database.kysely);
       const deadline = Date.now() + 5_000;
       while (!notified.includes("marker") && Date.now() < deadline) await Bun.sleep(10);
       await unlisten();

@@ -1,28 +1,22 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { newEnvelope, paymentProcessedTopic, type PaymentProcessed } from "../../../shared/contracts";
-import { migrate } from "../../../shared/db";
 import { applyInOneStatement, consumerStatement } from "../../../shared/messaging/inbox";
-import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
+import { testBackends } from "../../../shared/testing/postgres";
 import { toOrderView } from "../application/order-view";
 import { orderUpdatedEnvelope } from "../live/order-updates";
-import { ordersMigrations } from "./migrations/001-create-orders";
 import { findOrder, insertOrders, ordersSchema } from "./orders.repository";
 import type { OrdersDatabase } from "./orders.tables";
 import { recordPaymentResultsEffects } from "./record-payment-results.statement";
+import { useOrdersTestDatabase } from "./orders-test-database";
 
 // The orders consumer's one statement, on both backends: statuses move forward only, and each
 // moved order's live update (built by SQL) is the order exactly as the API shows it.
 for (const backend of testBackends) {
   describe(`payment results in one statement on ${backend}`, () => {
-    let testDatabase: TestDatabase<OrdersDatabase>;
-    const db = () => testDatabase.database.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
-    beforeAll(async () => {
-      testDatabase = await openTestDatabase<OrdersDatabase>(backend);
-      await migrate(testDatabase.database.kysely, { schema: ordersSchema, migrations: ordersMigrations });
-    }, 30_000);
-    afterAll(() => testDatabase?.cleanup());
+    const testDatabase = useOrdersTestDatabase(backend);
+    const db = () => testDatabase().database.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
 
     const place = async (amount: number, description = "a book") => {
       const order = { id: randomUUID(), userId: randomUUID(), amount, description };

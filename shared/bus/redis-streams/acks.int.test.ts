@@ -1,18 +1,11 @@
 import { afterAll, expect, test } from "bun:test";
-import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
 import { eventually } from "../../testing/eventually";
-import { deleteRedisKeys, testRedisUrl } from "../../testing/redis";
+import { redisForTest, testRedisUrl } from "../../testing/redis";
 import { RedisBus } from "./redis-bus";
 import { StreamKeys } from "./stream-entries";
 
-const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
-const redis = new Redis(testRedisUrl);
-
-afterAll(async () => {
-  redis.disconnect();
-  await deleteRedisKeys(prefix);
-});
+const { prefix, redis, cleanup } = redisForTest();
+afterAll(cleanup);
 
 const pendingOf = async (stream: string) => ((await redis.call("XPENDING", stream, "g")) as [number])[0];
 

@@ -16,7 +16,7 @@ export interface OrderInput {
 /**
  * Accepts orders in one statement: each order (status Created) and its order-created message
  * commit together or not at all, in the caller's transaction or on their own. Browsers hear of
- * the new orders from the relay, once order-created is published (see markPaymentPending).
+ * the new orders from the relay, once order-created is published (see paymentPendingEffects).
  * With tracing on, each message stores its request's trace context, the order id in its baggage.
  */
 export async function placeOrders(db: Kysely<OrdersDatabase>, inputs: OrderInput[], options: { notify?: boolean } = {}): Promise<OrderRow[]> {

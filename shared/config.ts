@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { QueueBounds } from "./admission/bounded-queue";
 import type { BusConfig } from "./bus";
 import { durationSetting, parseDuration } from "./duration";
 import { logLevels, type LogLevel } from "./logger";
@@ -33,6 +34,20 @@ export interface RetentionSettings {
   deadLetterMs: number;
 }
 
+/** Bounds of the queues in front of shared resources (a request past them is refused with 503). */
+export interface QueueBoundsSettings {
+  /** Orders waiting for the intake's group commit (ORDER_INTAKE_MAX_QUEUE, ORDER_INTAKE_MAX_WAIT). */
+  orderIntake: QueueBounds;
+  /** API requests waiting for a module's database (REQUEST_MAX_QUEUE, REQUEST_MAX_WAIT). */
+  requests: QueueBounds;
+}
+
+/** The defaults of the queue bounds (README: "Under overload"). */
+export const defaultQueueBounds: QueueBoundsSettings = {
+  orderIntake: { maxQueue: 1_000, maxWaitMs: 500 },
+  requests: { maxQueue: 200, maxWaitMs: 500 },
+};
+
 /** The defaults of the retention settings, as an operator would write them. */
 export const retentionDefaults = { INBOX_RETENTION: "7d", IDEMPOTENCY_KEY_RETENTION: "24h", OUTBOX_RETENTION: "1h", DEAD_LETTER_RETENTION: "30d" } as const;
 
@@ -54,6 +69,8 @@ export interface Config {
   retention: RetentionSettings;
   /** Orders' group-commit window (ORDER_INTAKE_WINDOW) in ms; undefined: the intake's default (25 ms). */
   orderIntakeWindowMs: number | undefined;
+  /** The bounds of the queues in front of shared resources; past them a request is refused with 503. */
+  queueBounds: QueueBoundsSettings;
   logLevel: LogLevel;
   /** OpenTelemetry (DESIGN §13); undefined when no OTLP endpoint is set: tracing off. */
   tracing: TracingSettings | undefined;
@@ -84,6 +101,13 @@ const port = z
   .regex(/^\d{1,5}$/, portMessage)
   .transform(Number)
   .refine((value) => value <= 65_535, portMessage);
+
+const queueLength = z
+  .string()
+  .regex(/^\d{1,7}$/, "expected a whole number from 1 to 1000000")
+  .transform(Number)
+  .refine((value) => value >= 1 && value <= 1_000_000, "expected a whole number from 1 to 1000000");
+const queueWait = durationSetting.refine((ms) => ms <= 60_000, "expected at most 60s (a request admitted under load may wait this long)");
 
 const brokerPattern = /^(\[[0-9a-f:.]+\]|[^\s:[\]]+):\d{1,5}$/i;
 const brokers = z
@@ -116,6 +140,11 @@ const environment = z.object({
   REDIS_PARTITION_LEASE: durationSetting.refine((ms) => ms >= 1_000, "expected at least 1s (members renew their leases every third of it)").optional(),
   // Orders' group-commit window: under load an order may wait this long for the orders placed with it.
   ORDER_INTAKE_WINDOW: durationSetting.refine((ms) => ms <= 1_000, "expected at most 1s (an order placed under load may wait this long)").optional(),
+  // Past either bound of a queue, a request is refused at once with 503 and Retry-After.
+  ORDER_INTAKE_MAX_QUEUE: queueLength.optional(),
+  ORDER_INTAKE_MAX_WAIT: queueWait.optional(),
+  REQUEST_MAX_QUEUE: queueLength.optional(),
+  REQUEST_MAX_WAIT: queueWait.optional(),
   KAFKA_BROKERS: brokers.default(["127.0.0.1:9092"]),
   KAFKA_SSL: z
     .stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off"], error: "expected true or false" })
@@ -183,6 +212,10 @@ function resolve(env: Environment): Config {
     auth: resolveAuth(env),
     retention: resolveRetention(env),
     orderIntakeWindowMs: env.ORDER_INTAKE_WINDOW,
+    queueBounds: {
+      orderIntake: { maxQueue: env.ORDER_INTAKE_MAX_QUEUE ?? defaultQueueBounds.orderIntake.maxQueue, maxWaitMs: env.ORDER_INTAKE_MAX_WAIT ?? defaultQueueBounds.orderIntake.maxWaitMs },
+      requests: { maxQueue: env.REQUEST_MAX_QUEUE ?? defaultQueueBounds.requests.maxQueue, maxWaitMs: env.REQUEST_MAX_WAIT ?? defaultQueueBounds.requests.maxWaitMs },
+    },
     logLevel: env.LOG_LEVEL,
     tracing: resolveTracing(env, env.MODE === "mono" ? "gozon" : `gozon-${env.MODE}`),
   };

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { NamedQueueState } from "./admission/admission";
 import type { BusObserver } from "./bus/delivery";
 
 /** What a module's outbox looks like right now (for the backlog gauges). */
@@ -38,6 +39,7 @@ export class Metrics {
   readonly #outboxes = new Map<string, () => Promise<OutboxState>>();
   readonly #socketCounts = new Set<() => number>();
   readonly #deadLetterTables = new Map<string, DeadLetterProbe>();
+  readonly #queueSources = new Set<() => NamedQueueState[]>();
 
   readonly httpRequests = new Counter({
     name: "gozon_http_requests_total",
@@ -77,6 +79,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly requestsShed = new Counter({
+    name: "gozon_requests_shed_total",
+    help: "Requests refused with 503 because a queue in front of a shared resource was past its bounds, by route",
+    labelNames: ["route"] as const,
+    registers: [this.registry],
+  });
   readonly rowsDeleted = new Counter({
     name: "gozon_retention_deleted_rows_total",
     help: "Rows deleted by the retention job, per module and table",
@@ -88,6 +96,8 @@ export class Metrics {
     const outboxes = this.#outboxes;
     const deadLetterTables = this.#deadLetterTables;
     const socketCounts = this.#socketCounts;
+    const queueSources = this.#queueSources;
+    const queues = () => [...queueSources].flatMap((states) => states());
     const states = async () =>
       Promise.all([...outboxes].map(async ([module, probe]) => ({ module, state: await probe().catch(() => undefined) })));
     new Gauge({
@@ -133,6 +143,24 @@ export class Metrics {
         this.set([...socketCounts].reduce((total, count) => total + count(), 0));
       },
     });
+    new Gauge({
+      name: "gozon_queue_depth",
+      help: "Requests waiting in a bounded queue in front of a shared resource, per queue",
+      labelNames: ["queue"] as const,
+      registers: [this.registry],
+      collect() {
+        for (const { queue, depth } of queues()) this.set({ queue }, depth);
+      },
+    });
+    new Gauge({
+      name: "gozon_queue_oldest_wait_seconds",
+      help: "How long the oldest request in a queue has waited, per queue (0 when none waits)",
+      labelNames: ["queue"] as const,
+      registers: [this.registry],
+      collect() {
+        for (const { queue, oldestWaitMs } of queues()) this.set({ queue }, oldestWaitMs / 1_000);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: "gozon_" });
   }
 
@@ -144,6 +172,11 @@ export class Metrics {
   /** Registers a module's dead-letter table, counted at each scrape. */
   watchDeadLetters(module: string, probe: DeadLetterProbe): void {
     this.#deadLetterTables.set(module, probe);
+  }
+
+  /** Registers the process's bounded queues (depth and oldest wait), read at each scrape. */
+  watchQueues(states: () => NamedQueueState[]): void {
+    this.#queueSources.add(states);
   }
 
   /** Registers a source of open WebSocket connections, read at each scrape. */

@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Admission } from "./admission/admission";
 import type { Bus } from "./bus/bus";
-import type { RetentionSettings } from "./config";
+import type { QueueBoundsSettings, RetentionSettings } from "./config";
 import type { Database } from "./db";
 import type { AuthPolicy } from "./http/auth";
 import type { Logger } from "./logger";
@@ -22,6 +23,13 @@ export interface ModulePorts {
   retention: RetentionSettings;
   /** Orders' group-commit window in ms (ORDER_INTAKE_WINDOW); undefined: its default. Payments ignores it. */
   orderIntakeWindowMs?: number;
+  /**
+   * The process's bounded queues: a module builds each queue in front of a shared resource here
+   * (watched in /metrics and /health/ready), with the bounds below. Absent (in tests): a registry
+   * of the module's own and the default bounds.
+   */
+  admission?: Admission;
+  queueBounds?: QueueBoundsSettings;
   /**
    * The process's tracing (DESIGN §13): what a module's HTTP routes capture to store with their
    * outbox rows. Absent or `tracingOff` when tracing is off.

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { websocket } from "hono/bun";
+import { Admission } from "./admission/admission";
 import { createBus } from "./bus";
 import type { Config, ModuleName } from "./config";
 import { createDatabase } from "./db";
@@ -65,19 +66,22 @@ export async function startServer(config: Config, factories: ModuleFactories, op
       databases.push({ name, db });
     }
     const metrics = new Metrics();
+    const admission = new Admission();
+    metrics.watchQueues(() => admission.states());
+    for (const { name, db } of databases) admission.watch(`${name}-database`, () => db.waitingForConnection());
     // With tracing off this is the bus itself: no wrapper on the hot path.
     const bus = tracing.instrumentBus(await createBus(config.bus, { logger: logger.child({ component: "bus" }), observer: metrics.busObserver() }));
     cleanups.push({ what: "bus", run: () => bus.close() });
 
     const readiness: Record<string, ReadinessProbe> = { bus: () => bus.ping() };
     for (const { name, db } of databases) readiness[`${name} database`] = () => db.ping();
-    const app = createApp({ logger, readiness, metrics, corsOrigins: config.corsOrigins, serverSpans: tracing.httpMiddleware() });
+    const app = createApp({ logger, readiness, metrics, admission, corsOrigins: config.corsOrigins, serverSpans: tracing.httpMiddleware() });
     const auth = createAuthPolicy(config.auth, { logger: logger.child({ component: "auth" }) });
     app.route("/", authRoutes(auth));
     app.route("/", servicesRoutes(config.publicUrls));
     const deadLetterStores: DeadLetterStore[] = [];
     for (const { name, db } of databases) {
-      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, orderIntakeWindowMs: config.orderIntakeWindowMs, tracing });
+      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, orderIntakeWindowMs: config.orderIntakeWindowMs, admission, queueBounds: config.queueBounds, tracing });
       app.route("/", module.routes);
       if (module.deadLetters) deadLetterStores.push(module.deadLetters);
       await module.start();

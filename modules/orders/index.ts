@@ -7,6 +7,7 @@ import {
   refundProcessedTopic,
   refundRequestedTopic,
 } from "../../shared/contracts";
+import { requestGate } from "../../shared/admission/request-gate";
 import { migrate } from "../../shared/db";
 import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
@@ -65,10 +66,15 @@ export function createOrdersModule(ports: ModulePorts): Module {
       }),
     ],
   });
-  const intake = new OrderIntake(db, { relay: messaging.relay, intervalMs: ports.orderIntakeWindowMs });
+  const intake = new OrderIntake(db, {
+    relay: messaging.relay,
+    intervalMs: ports.orderIntakeWindowMs,
+    admission: ports.admission,
+    bounds: ports.queueBounds?.orderIntake,
+  });
   ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();
-  routes.route("/", ordersRoutes(db, intake, ports.auth, (written) => messaging.publish(written), ports.tracing));
+  routes.route("/", ordersRoutes(db, { intake, gate: requestGate(ports, "orders") }, ports.auth, (written) => messaging.publish(written), ports.tracing));
   mountLiveRoutes(routes, hub, ports.auth);
 
   return {

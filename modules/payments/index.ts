@@ -8,6 +8,7 @@ import {
   refundRequestedEnvelope,
   refundRequestedTopic,
 } from "../../shared/contracts";
+import { requestGate } from "../../shared/admission/request-gate";
 import { migrate } from "../../shared/db";
 import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
@@ -56,7 +57,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
       }),
     ],
   });
-  const routes: OpenAPIHono = accountsRoutes(db, ports.auth);
+  const routes: OpenAPIHono = accountsRoutes(db, ports.auth, requestGate(ports, "payments"));
 
   return {
     name: "payments",

@@ -50,7 +50,7 @@ function openPostgres<DB>(url: string, max: number): Database<DB> {
       bigint: { to: 20, from: [20], serialize: (value: number | bigint) => String(value), parse: parseBigint },
     },
   };
-  const dialect = postgresJsDialect((onclose) => postgres(url, { ...options, max: 1, onclose }), { size: max });
+  const { dialect, pool } = postgresJsDialect((onclose) => postgres(url, { ...options, max: 1, onclose }), { size: max });
   const kysely = new Kysely<DB>({ dialect });
   // Only for LISTEN: postgres.js listens on a connection of its own and re-LISTENs after reconnecting.
   const listener = postgres(url, { ...options, max: 1 });
@@ -62,6 +62,7 @@ function openPostgres<DB>(url: string, max: number): Database<DB> {
       return () => unlisten().catch(() => {});
     },
     ping: () => ping(kysely),
+    waitingForConnection: () => pool.waitingState(),
     close: once(async () => {
       await kysely.destroy();
       await listener.end({ timeout: 0 });
@@ -91,6 +92,7 @@ async function openPGlite<DB>(dataDir: string): Promise<Database<DB>> {
       return () => session.runExclusive(() => pglite.unlisten(quoted, callback)).catch(() => {});
     },
     ping: () => ping(kysely),
+    waitingForConnection: () => session.waitingState(),
     close: once(async () => {
       await kysely.destroy();
       await pglite.close();

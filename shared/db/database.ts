@@ -19,6 +19,11 @@ export interface Database<DB> {
    * Returns the function that unsubscribes (harmless after `close()`).
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Callers waiting for a connection (PostgreSQL: the pool's; PGlite: its one session) and how long
+   * the first has waited, in ms. A wait is bounded: after 5 s it fails as the database unavailable.
+   */
+  waitingForConnection(): { depth: number; oldestWaitMs: number };
   /** True when a trivial query succeeds within 2 s (readiness probe); never throws, never hangs. */
   ping(): Promise<boolean>;
   /**

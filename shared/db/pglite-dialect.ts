@@ -18,7 +18,8 @@ import {
  */
 export class PGliteSession implements PostgresPool {
   readonly #pglite: PGlite;
-  readonly #waiting: Array<() => void> = [];
+  /** Callers waiting for the session, each with when it started waiting (performance.now()). */
+  readonly #waiting: Array<{ resume: () => void; since: number }> = [];
   #held = false;
   #ended = false;
 
@@ -30,6 +31,12 @@ export class PGliteSession implements PostgresPool {
   async connect(): Promise<PostgresPoolClient> {
     await this.#acquire();
     return new SessionLease(this.#pglite, () => this.#release());
+  }
+
+  /** Callers waiting for the session, and how long the first has waited. */
+  waitingState(now = performance.now()): { depth: number; oldestWaitMs: number } {
+    const first = this.#waiting[0];
+    return { depth: this.#waiting.length, oldestWaitMs: first ? now - first.since : 0 };
   }
 
   /** Runs `work` holding the session: for PGlite calls made outside kysely (LISTEN). */
@@ -62,13 +69,13 @@ export class PGliteSession implements PostgresPool {
       this.#held = true;
       return;
     }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    await new Promise<void>((resume) => this.#waiting.push({ resume, since: performance.now() }));
   }
 
   #release(): void {
     const handOver = () => {
       const next = this.#waiting.shift();
-      if (next) next();
+      if (next) next.resume();
       else this.#held = false;
     };
     // A holder that left a transaction open (a failed ROLLBACK, a raw BEGIN) must not pass it on.

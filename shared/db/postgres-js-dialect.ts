@@ -39,8 +39,9 @@ export interface PostgresJsPoolOptions {
  * which that object never sends its startup message again (every reconnect ends in
  * CONNECT_TIMEOUT).
  */
-export function postgresJsDialect(openConnection: SingleConnectionFactory, options: PostgresJsPoolOptions): Dialect {
-  return new PostgresDialect({ pool: new ConnectionPool(openConnection, options) });
+export function postgresJsDialect(openConnection: SingleConnectionFactory, options: PostgresJsPoolOptions): { dialect: Dialect; pool: ConnectionPool } {
+  const pool = new ConnectionPool(openConnection, options);
+  return { dialect: new PostgresDialect({ pool }), pool };
 }
 
 /** One connection of the pool: its client and how many times that client's connection has closed. */
@@ -49,11 +50,12 @@ interface Slot {
   closes: number;
 }
 
-class ConnectionPool implements PostgresPool {
+export class ConnectionPool implements PostgresPool {
   readonly #slots: Slot[];
   /** Free slots, the most recently used last: few connections stay busy under a light load. */
   readonly #idle: Slot[];
-  readonly #waiting: ((slot: Slot) => void)[] = [];
+  /** Callers waiting for a free slot, oldest first, each with when it started waiting (performance.now()). */
+  readonly #waiting: { give: (slot: Slot) => void; since: number }[] = [];
   readonly #closeTimeoutMs: number;
   readonly #acquireTimeoutMs: number;
   #ending = false;
@@ -76,6 +78,12 @@ class ConnectionPool implements PostgresPool {
     return new SlotClient(slot, () => this.#giveBack(slot));
   }
 
+  /** Callers waiting for a connection, and how long the first has waited. */
+  waitingState(now = performance.now()): { depth: number; oldestWaitMs: number } {
+    const first = this.#waiting[0];
+    return { depth: this.#waiting.length, oldestWaitMs: first ? now - first.since : 0 };
+  }
+
   /** Gives the slot a new client (postgres.js connects lazily: on its first query); the old one is dropped. */
   #renew(slot: Slot): Slot {
     const old = slot.sql;
@@ -91,9 +99,12 @@ class ConnectionPool implements PostgresPool {
   /** The next slot given back, or ACQUIRE_TIMEOUT: a request never waits forever for a connection. */
   #waitForSlot(): Promise<Slot> {
     return new Promise((resolve, reject) => {
-      const waiter = (slot: Slot) => {
-        clearTimeout(timer);
-        resolve(slot);
+      const waiter = {
+        give: (slot: Slot) => {
+          clearTimeout(timer);
+          resolve(slot);
+        },
+        since: performance.now(),
       };
       const timer = setTimeout(() => {
         this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
@@ -105,7 +116,7 @@ class ConnectionPool implements PostgresPool {
 
   #giveBack(slot: Slot): void {
     const next = this.#waiting.shift();
-    if (next && !this.#ending) return next(slot);
+    if (next && !this.#ending) return next.give(slot);
     this.#idle.push(slot);
     if (this.#idle.length === this.#slots.length) this.#onDrained?.();
   }

@@ -3,11 +3,13 @@ import { fileURLToPath } from "node:url";
 import { OpenAPIHono, createRoute, z, type Hook } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { getPath } from "hono/utils/url";
 import packageJson from "../../package.json" with { type: "json" };
 import { routePath } from "hono/route";
+import type { Admission } from "../admission/admission";
+import { OverloadedError, RequestAbandonedError } from "../admission/overloaded-error";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
@@ -32,6 +34,11 @@ export interface CreateAppOptions {
   metrics?: Metrics;
   /** Browser origins that may call `/api` from another origin (CORS); none by default. */
   corsOrigins?: string[];
+  /**
+   * The process's bounded queues: a request one of them refuses is answered 503 with
+   * `Retry-After` and counted per route, and `/health/ready` is 503 "overloaded" while any refuses.
+   */
+  admission?: Admission;
   /** When given (tracing on): runs first, around everything else, e.g. a server span per request. */
   serverSpans?: MiddlewareHandler;
 }
@@ -60,6 +67,19 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
       headers.delete("content-length");
       const detail = error.status === 415 ? "The request body must be JSON, sent with Content-Type: application/json" : error.message;
       return problemResponse({ type: "about:blank", title: statusTitle(error.status), status: error.status, detail }, headers);
+    }
+    if (error instanceof OverloadedError) {
+      // Refused before anything was written: the client may simply try again later.
+      options.metrics?.requestsShed.inc({ route: matchedRoute(c) });
+      return problemResponse(
+        { type: "about:blank", title: statusTitle(503), status: 503, detail: `The service is overloaded; nothing was done. Try again in ${error.retryAfterSeconds} s.` },
+        { "retry-after": String(error.retryAfterSeconds) },
+      );
+    }
+    if (error instanceof RequestAbandonedError) {
+      // The client went away while its request waited: nothing was done, and nobody reads this
+      // answer. 499 is nginx's "Client Closed Request", so the request is not counted as a failure.
+      return problemResponse({ type: "about:blank", title: "Client Closed Request", status: 499, detail: error.message });
     }
     if (isDatabaseUnavailable(error)) {
       // Nobody's fault and it passes: the client may try again (with the same Idempotency-Key).
@@ -90,7 +110,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
         problemResponse({ type: "about:blank", title: statusTitle(413), status: 413, detail: `The request body is larger than ${maxApiBodyBytes} bytes` }),
     }),
   );
-  mountHealth(app, options.readiness ?? {}, options.probeTimeoutMs ?? 2_000);
+  mountHealth(app, options.readiness ?? {}, options.probeTimeoutMs ?? 2_000, options.admission);
   // Not app.doc31: it answers a generation failure with `{}`; thrown here, onError logs it.
   app.get("/openapi.json", (c) => c.json(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Gozon", version: packageJson.version } })));
   mountSwaggerUi(app);
@@ -111,8 +131,7 @@ function mountMetrics(app: OpenAPIHono, metrics: Metrics): void {
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
-    const pattern = routePath(c, -1);
-    const route = pattern === "*" || pattern === "/*" ? "(unmatched)" : pattern;
+    const route = matchedRoute(c);
     metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
     metrics.httpDuration.observe({ method: c.req.method, route }, (performance.now() - started) / 1_000);
   });
@@ -121,7 +140,13 @@ function mountMetrics(app: OpenAPIHono, metrics: Metrics): void {
   );
 }
 
-function mountHealth(app: OpenAPIHono, probes: Record<string, ReadinessProbe>, timeoutMs: number): void {
+/** The pattern of the route that answered (not the path: ids would explode metric labels). */
+function matchedRoute(c: Context): string {
+  const pattern = routePath(c, -1);
+  return pattern === "*" || pattern === "/*" ? "(unmatched)" : pattern;
+}
+
+function mountHealth(app: OpenAPIHono, probes: Record<string, ReadinessProbe>, timeoutMs: number, admission: Admission | undefined): void {
   const live = createRoute({
     method: "get",
     path: "/health/live",
@@ -133,17 +158,23 @@ function mountHealth(app: OpenAPIHono, probes: Record<string, ReadinessProbe>, t
     method: "get",
     path: "/health/ready",
     tags: ["health"],
-    summary: "Every dependency (databases, bus) answers",
+    summary: "Every dependency (databases, bus) answers, and no queue is refusing requests",
     responses: {
       200: {
         description: "Ready",
         content: { "application/json": { schema: z.object({ status: z.literal("ok"), checks: z.record(z.string(), z.literal("up")) }) } },
       },
-      503: { description: "A dependency is down", content: { [problemContentType]: { schema: ProblemSchema } } },
+      503: { description: "A dependency is down, or the process is overloaded (shedding requests)", content: { [problemContentType]: { schema: ProblemSchema } } },
     },
   });
   app.openapi(live, (c) => c.json({ status: "ok" as const }, 200));
   app.openapi(ready, async (c) => {
+    // Shedding: answered at once, without adding probes to the load.
+    const shedding = admission?.shedding() ?? [];
+    if (shedding.length > 0) {
+      const problem = { type: "about:blank", title: statusTitle(503), status: 503, detail: `Overloaded: refusing requests (${shedding.join(", ")})`, overloaded: shedding };
+      return c.json(problem, 503, { "content-type": problemContentType });
+    }
     const names = Object.keys(probes);
     const results = await Promise.all(names.map((name) => answersWithin(probes[name], timeoutMs)));
     const down = names.filter((_, index) => !results[index]);

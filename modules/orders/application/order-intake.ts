@@ -1,4 +1,8 @@
 import type { Kysely } from "kysely";
+import type { Admission } from "../../../shared/admission/admission";
+import { defaultQueueBounds } from "../../../shared/config";
+import { BoundedQueue, type QueueBounds } from "../../../shared/admission/bounded-queue";
+import { RequestAbandonedError } from "../../../shared/admission/overloaded-error";
 import { isDatabaseUnavailable } from "../../../shared/db/unavailable";
 import type { LocalRelay } from "../../../shared/messaging/messaging-endpoint";
 import type { OrderRow } from "../db/orders.repository";
@@ -30,7 +34,18 @@ export interface OrderIntakeOptions {
    * is woken right after the commit (cheaper than a notification through the database).
    */
   relay?: LocalRelay;
+  /**
+   * How many orders may wait for a statement, and for how long, before new ones are refused.
+   * Default 1,000 orders and 500 ms (ORDER_INTAKE_MAX_QUEUE and ORDER_INTAKE_MAX_WAIT's defaults).
+   */
+  bounds?: QueueBounds;
+  /** Where the queue is watched (metrics, readiness); without it the queue is private. */
+  admission?: Admission;
 }
+
+/** The name of the intake's queue in metrics and problems. */
+export const orderIntakeQueue = "order-intake";
+
 
 /**
  * Group commit for new orders. Orders placed while earlier statements are in flight, or within
@@ -42,9 +57,14 @@ export interface OrderIntakeOptions {
  *
  * If a shared statement fails for another reason than the database being unavailable, each of its
  * orders is retried on its own, so one order's failure is never another's.
+ *
+ * The queue is bounded (`bounds`): past `maxQueue` waiting orders, or while the oldest has waited
+ * `maxWaitMs`, `place` refuses at once with `OverloadedError` and writes nothing, so under
+ * overload an accepted order still commits within about `maxWaitMs` plus one statement. An order
+ * whose caller's signal aborts while it waits leaves the queue unwritten (`RequestAbandonedError`).
  */
 export class OrderIntake {
-  readonly #waiting: Waiting[] = [];
+  readonly #waiting: BoundedQueue<Waiting>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   readonly #relay: LocalRelay | undefined;
@@ -60,24 +80,45 @@ export class OrderIntake {
     this.#maxInFlight = options.maxInFlight ?? 2;
     this.#relay = options.relay;
     this.#intervalMs = options.intervalMs ?? 25;
+    const bounds = options.bounds ?? defaultQueueBounds.orderIntake;
+    const hooks = {
+      abandoned: (waiting: Waiting) => {
+        waiting.reject(new RequestAbandonedError(orderIntakeQueue));
+        this.#settleDrain();
+      },
+    };
+    this.#waiting = options.admission ? options.admission.queue(orderIntakeQueue, bounds, hooks) : new BoundedQueue(orderIntakeQueue, bounds, hooks);
   }
 
-  /** Resolves with the order once it has committed. */
-  place(input: OrderInput): Promise<OrderRow> {
+  /**
+   * Resolves with the order once it has committed. Rejects at once with `OverloadedError` when the
+   * queue is past its bounds, and with `RequestAbandonedError` when `signal` aborts before the
+   * order's statement starts; in both cases nothing was written.
+   */
+  place(input: OrderInput, signal?: AbortSignal): Promise<OrderRow> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ input, resolve, reject });
+      this.#waiting.push({ input, resolve, reject }, signal);
       this.#pump();
     });
   }
 
+  /** Throws `OverloadedError` if an order placed now would be refused: the check, before any work. */
+  assertRoom(): void {
+    this.#waiting.assertRoom();
+  }
+
   /** Resolves once every order handed in so far has been written (or has failed). */
   async drain(): Promise<void> {
-    if (this.#inFlight === 0 && this.#waiting.length === 0) return;
+    if (this.#inFlight === 0 && this.#waiting.depth === 0) return;
     await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }
 
+  #settleDrain(): void {
+    if (this.#inFlight === 0 && this.#waiting.depth === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
+  }
+
   #pump(): void {
-    while (this.#inFlight < this.#maxInFlight && this.#waiting.length > 0) {
+    while (this.#inFlight < this.#maxInFlight && this.#waiting.depth > 0) {
       const wait = this.#lastStart + this.#intervalMs - performance.now();
       if (wait >= 1) {
         this.#timer ??= setTimeout(() => {
@@ -87,12 +128,12 @@ export class OrderIntake {
         return;
       }
       this.#lastStart = performance.now();
-      const batch = this.#waiting.splice(0, this.#maxBatch);
+      const batch = this.#waiting.take(this.#maxBatch);
       this.#inFlight++;
       void this.#write(batch).finally(() => {
         this.#inFlight--;
         this.#pump();
-        if (this.#inFlight === 0 && this.#waiting.length === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
+        this.#settleDrain();
       });
     }
   }

@@ -1,7 +1,10 @@
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { AdmissionGate } from "../../../shared/admission/admission-gate";
+import { admittedRoute, throughGate } from "../../../shared/admission/admitted-route";
 import type { Kysely } from "kysely";
 import type { AuthPolicy } from "../../../shared/http/auth";
-import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
+import { idempotencyKeyHeader, once, readIdempotencyKey } from "../../../shared/http/idempotency";
 import { jsonContent, problemContent } from "../../../shared/http/openapi-responses";
 import { HttpProblem } from "../../../shared/http/problem";
 import type { QueuedMessage } from "../../../shared/messaging/outbox";
@@ -79,16 +82,26 @@ const cancel = createRoute({
  */
 export function ordersRoutes(
   db: Kysely<OrdersDatabase>,
-  intake: OrderIntake,
+  queues: { intake: OrderIntake; gate: AdmissionGate },
   auth: AuthPolicy,
   publishCommitted: (written: QueuedMessage[]) => Promise<void>,
   tracing: Tracing = tracingOff,
 ): OpenAPIHono {
   const app = new OpenAPIHono();
+  const { intake, gate } = queues;
+  // Every route waits for the database in a bounded queue, or is refused with 503 before its body
+  // is read: an order without Idempotency-Key in the intake's group commit, every other request
+  // in the module's request gate.
+  const admitted = <R extends RouteConfig>(route: R) => auth.protect(admittedRoute(route, throughGate(gate)));
+  const admitOrder: MiddlewareHandler = (c, next) => {
+    if (c.req.header(idempotencyKeyHeader) !== undefined) return gate.run(next, c.req.raw.signal);
+    intake.assertRoom();
+    return next();
+  };
   // Checked once: with tracing off, nothing is captured on the way.
   const traced = tracing.enabled;
 
-  app.openapi(auth.protect(createOrder), async (c) => {
+  app.openapi(auth.protect(admittedRoute(createOrder, admitOrder)), async (c) => {
     const body = c.req.valid("json");
     auth.assertMayActFor(c, body.userId);
     const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
@@ -98,7 +111,7 @@ export function ordersRoutes(
     // and the stored answer commit together in a transaction of their own.
     const result =
       key === undefined
-        ? { body: toOrderView(await intake.place(input)), replayed: false }
+        ? { body: toOrderView(await intake.place(input, c.req.raw.signal)), replayed: false }
         : await db.transaction().execute((trx) =>
             once<OrderView>(trx, { scope: `order:${body.userId}`, key, body }, async () => {
               const [row] = await placeOrders(trx, [input]);
@@ -110,14 +123,14 @@ export function ordersRoutes(
     return c.json(result.body, 201);
   });
 
-  app.openapi(auth.protect(listUserOrders), async (c) => {
+  app.openapi(admitted(listUserOrders), async (c) => {
     const { userId, limit, before } = c.req.valid("query");
     auth.assertMayActFor(c, userId);
     const rows = await listOrders(db, userId, { limit, before });
     return c.json({ items: rows.map(toOrderView), nextBefore: rows.length === limit ? (rows.at(-1)?.seq ?? null) : null }, 200);
   });
 
-  app.openapi(auth.protect(getOrder), async (c) => {
+  app.openapi(admitted(getOrder), async (c) => {
     const { id } = c.req.valid("param");
     const row = await findOrder(db, id);
     // Another user's order is as unknown as a missing one: its existence is not leaked.
@@ -125,7 +138,7 @@ export function ordersRoutes(
     return c.json(toOrderView(row), 200);
   });
 
-  app.openapi(auth.protect(cancel), async (c) => {
+  app.openapi(admitted(cancel), async (c) => {
     const { id } = c.req.valid("param");
     const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
     if (traced) tracing.annotate({ [orderIdAttribute]: id });

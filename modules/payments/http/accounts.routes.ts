@@ -1,4 +1,6 @@
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
+import type { AdmissionGate } from "../../../shared/admission/admission-gate";
+import { admittedRoute, throughGate } from "../../../shared/admission/admitted-route";
 import type { Kysely } from "kysely";
 import type { AuthPolicy } from "../../../shared/http/auth";
 import { once, readIdempotencyKey } from "../../../shared/http/idempotency";
@@ -81,10 +83,12 @@ const getLedger = createRoute({
 const notFound = (userId: string) => new HttpProblem(404, `no account for user ${userId}`);
 
 /** The Payments HTTP API: accounts, deposits and the ledger; with AUTH=jwt, only the caller's own (an admin, anyone's). */
-export function accountsRoutes(db: Kysely<PaymentsDatabase>, auth: AuthPolicy): OpenAPIHono {
+export function accountsRoutes(db: Kysely<PaymentsDatabase>, auth: AuthPolicy, gate: AdmissionGate): OpenAPIHono {
   const app = new OpenAPIHono();
+  // Every route uses the database: each waits in the gate's bounded queue, or is refused with 503.
+  const admitted = <R extends RouteConfig>(route: R) => auth.protect(admittedRoute(route, throughGate(gate)));
 
-  app.openapi(auth.protect(createAccount), async (c) => {
+  app.openapi(admitted(createAccount), async (c) => {
     const { userId } = c.req.valid("json");
     auth.assertMayActFor(c, userId);
     const account = await insertAccount(db, userId);
@@ -92,7 +96,7 @@ export function accountsRoutes(db: Kysely<PaymentsDatabase>, auth: AuthPolicy): 
     return c.json({ userId, balance: toMajorUnits(account.balance), createdAt: account.created_at.toISOString() }, 201);
   });
 
-  app.openapi(auth.protect(getAccount), async (c) => {
+  app.openapi(admitted(getAccount), async (c) => {
     const { userId } = c.req.valid("param");
     auth.assertMayActFor(c, userId);
     const account = await findAccount(db, userId);
@@ -100,7 +104,7 @@ export function accountsRoutes(db: Kysely<PaymentsDatabase>, auth: AuthPolicy): 
     return c.json({ userId, balance: toMajorUnits(account.balance) }, 200);
   });
 
-  app.openapi(auth.protect(deposit), async (c) => {
+  app.openapi(admitted(deposit), async (c) => {
     const { userId } = c.req.valid("param");
     auth.assertMayActFor(c, userId);
     const { amount } = c.req.valid("json");
@@ -116,7 +120,7 @@ export function accountsRoutes(db: Kysely<PaymentsDatabase>, auth: AuthPolicy): 
     return c.json(result.body, 200);
   });
 
-  app.openapi(auth.protect(getLedger), async (c) => {
+  app.openapi(admitted(getLedger), async (c) => {
     const { userId } = c.req.valid("param");
     auth.assertMayActFor(c, userId);
     const { limit, before } = c.req.valid("query");

@@ -155,6 +155,50 @@ describe("AUTH=jwt with an issuer and an audience", () => {
   });
 });
 
+describe("AUTH=jwt: a refusal says why only once the signature verified", () => {
+  const { app } = build(jwtConfig({ issuer: "https://id.example", audience: "gozon" }));
+  const now = () => Math.floor(Date.now() / 1000);
+  const good = { sub: alice, iss: "https://id.example", aud: "gozon", exp: inAnHour() };
+  const forger = "a-forgers-secret-of-at-least-32-characters";
+  const genericRefusal = {
+    challenge: 'Bearer realm="gozon", error="invalid_token"',
+    body: { type: "about:blank", title: "Unauthorized", status: 401, detail: "The bearer token is invalid" },
+  };
+  const refusalOf = async (response: Response) => ({ challenge: response.headers.get("www-authenticate"), body: await response.json() });
+
+  test.each([
+    ["a forged token that has expired", () => sign({ ...good, exp: now() - 60 }, forger, "HS256")],
+    ["a forged token for another audience", () => sign({ ...good, aud: "other" }, forger, "HS256")],
+    ["a forged token from another issuer", () => sign({ ...good, iss: "https://evil.example" }, forger, "HS256")],
+    ["a forged token without exp", () => sign({ sub: alice, iss: good.iss, aud: good.aud }, forger, "HS256")],
+    ["a forged token not valid yet", () => sign({ ...good, nbf: inAnHour() }, forger, "HS256")],
+    ["a forged token with good claims", () => sign(good, forger, "HS256")],
+    ["an alg-none token that has expired", async () => `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ ...good, exp: now() - 60 })}.`],
+    ["an HS512 token that has expired", () => sign({ ...good, exp: now() - 60 }, secret, "HS512")],
+    ["garbage", async () => "not.a.token"],
+  ])("%s gets the one generic 401, on the API and the WebSocket", async (_name, token) => {
+    const minted = await token();
+    expect(await refusalOf(await app.request(`/api/things/${alice}`, bearer(minted)))).toEqual(genericRefusal);
+    expect(await refusalOf(await app.request(`/ws?access_token=${minted}`))).toEqual(genericRefusal);
+  });
+
+  test.each([
+    ["that has expired", { exp: now() - 60 }, "it has expired"],
+    ["for another audience", { aud: "other" }, "its audience (aud) is not this service"],
+    ["from another issuer", { iss: "https://evil.example" }, "its issuer (iss) is not the expected one"],
+    ["not valid yet", { nbf: inAnHour() }, "it is not valid yet"],
+    ["without exp", { exp: undefined }, "it has no exp claim"],
+    ["whose sub is no user id", { sub: "alice" }, "its sub claim is not a user id (a UUID)"],
+  ])("a well-signed token %s is told why", async (_name, claims, reason) => {
+    const minted = await sign({ ...good, ...claims }, secret, "HS256");
+    for (const response of [await app.request(`/api/things/${alice}`, bearer(minted)), await app.request(`/ws?access_token=${minted}`)]) {
+      await expectUnauthorized(response.clone(), "invalid_token");
+      expect(response.headers.get("www-authenticate")).toContain(`error_description="${reason}"`);
+      expect(((await response.json()) as { detail: string }).detail).toBe(`The bearer token is refused: ${reason}`);
+    }
+  });
+});
+
 test("the policy's kind follows the configuration", () => {
   const policies: AuthPolicy[] = [createAuthPolicy({ kind: "none" }), createAuthPolicy(jwtConfig())];
   expect(policies.map((policy) => policy.kind)).toEqual(["none", "jwt"]);

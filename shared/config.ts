@@ -19,7 +19,19 @@ const saslMechanisms = ["plain", "scram-sha-256", "scram-sha-512"] as const;
 
 export type AuthConfig =
   | { kind: "none" }
-  | { kind: "jwt"; key: { secret: string } | { jwksUrl: string }; issuer?: string; audience?: string };
+  | {
+      kind: "jwt";
+      key: { secret: string } | { jwksUrl: string };
+      issuer?: string;
+      audience?: string;
+      /** The longest lifetime (`exp - iat`) a token may have, in ms (JWT_MAX_TTL). */
+      maxTtlMs: number;
+      /** How far the issuer's clock and this one may disagree when `exp`, `nbf` and `iat` are checked, in ms (JWT_CLOCK_SKEW). */
+      clockSkewMs: number;
+    };
+
+/** The defaults of the token-time settings, as an operator would write them. */
+export const jwtTimeDefaults = { JWT_MAX_TTL: "24h", JWT_CLOCK_SKEW: "30s" } as const;
 
 /** How long processed rows are kept (DESIGN §11), in milliseconds. */
 export interface RetentionSettings {
@@ -132,6 +144,10 @@ const environment = z.object({
   JWT_JWKS_URL: urlWith(["https:", "http:"], "JWKS").optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
+  // Token times are whole seconds.
+  JWT_MAX_TTL: durationSetting.refine((ms) => ms >= 1_000, "expected at least 1s (token times are whole seconds)").optional(),
+  // Beyond a few minutes the skew would stretch every token's lifetime by as much.
+  JWT_CLOCK_SKEW: durationSetting.refine((ms) => ms <= 300_000, "expected at most 5m (every token is accepted this long past its exp)").optional(),
   LOG_LEVEL: oneOf(logLevels).default("info"),
   INBOX_RETENTION: durationSetting.optional(),
   IDEMPOTENCY_KEY_RETENTION: durationSetting.optional(),
@@ -220,6 +236,8 @@ function resolveAuth(env: Environment): AuthConfig {
     key,
     ...(env.JWT_ISSUER && { issuer: env.JWT_ISSUER }),
     ...(env.JWT_AUDIENCE && { audience: env.JWT_AUDIENCE }),
+    maxTtlMs: env.JWT_MAX_TTL ?? parseDuration(jwtTimeDefaults.JWT_MAX_TTL)!,
+    clockSkewMs: env.JWT_CLOCK_SKEW ?? parseDuration(jwtTimeDefaults.JWT_CLOCK_SKEW)!,
   };
 }
 

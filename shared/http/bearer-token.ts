@@ -39,6 +39,8 @@ const signatureOnly: VerifyOptions = { exp: false, nbf: false, iat: false };
 
 export function createTokenVerifier(config: JwtAuthConfig): TokenVerifier {
   const rules: ClaimRules = {
+    maxTtlMs: config.maxTtlMs,
+    clockSkewMs: config.clockSkewMs,
     ...(config.issuer !== undefined && { issuer: config.issuer }),
     ...(config.audience !== undefined && { audience: config.audience }),
   };

@@ -84,6 +84,13 @@ describe("loadConfig resolves", () => {
       { AUTH: "jwt", JWT_JWKS_URL: "https://id.example/jwks.json", JWT_ISSUER: "https://id.example", JWT_AUDIENCE: "gozon" },
       { auth: { kind: "jwt", key: { jwksUrl: "https://id.example/jwks.json" }, issuer: "https://id.example", audience: "gozon", maxTtlMs: 86_400_000, clockSkewMs: 30_000 } },
     ],
+    ...["http://127.0.0.1:9000/jwks.json", "http://localhost/jwks.json", "http://[::1]:9000/jwks.json"].map(
+      (url): [string, Record<string, string>, Partial<Config>] => [
+        `a plain-http JWKS URL on a loopback host: ${url}`,
+        { AUTH: "jwt", JWT_JWKS_URL: url, JWT_ISSUER: "https://id.example", JWT_AUDIENCE: "gozon" },
+        { auth: { kind: "jwt", key: { jwksUrl: url }, issuer: "https://id.example", audience: "gozon", maxTtlMs: 86_400_000, clockSkewMs: 30_000 } },
+      ],
+    ),
     ["a log level", { LOG_LEVEL: "debug" }, { logLevel: "debug" }],
     [
       "retention windows",
@@ -197,6 +204,26 @@ describe("loadConfig rejects with one line", () => {
     ["jwt without a key", { AUTH: "jwt" }, 'Invalid configuration: AUTH="jwt" — needs JWT_SECRET or JWT_JWKS_URL'],
     ["jwt with both keys", { AUTH: "jwt", JWT_SECRET: secret, JWT_JWKS_URL: "https://id/jwks" }, "Invalid configuration: JWT_JWKS_URL=\"https://id/jwks\" — expected only one of"],
     ["a JWKS URL that is no URL", { AUTH: "jwt", JWT_JWKS_URL: "id/jwks" }, 'Invalid configuration: JWT_JWKS_URL="id/jwks" — expected a JWKS URL'],
+    [
+      "a JWKS URL over plain http to another host",
+      { AUTH: "jwt", JWT_JWKS_URL: "http://id.example/jwks.json", JWT_ISSUER: "https://id.example", JWT_AUDIENCE: "gozon" },
+      'Invalid configuration: JWT_JWKS_URL="http://id.example/jwks.json" — expected an https:// URL (http:// only on 127.0.0.1, [::1] or localhost)',
+    ],
+    [
+      "a JWKS URL over plain http to a host that merely starts like a loopback one",
+      { AUTH: "jwt", JWT_JWKS_URL: "http://127.0.0.1.evil.example/jwks.json", JWT_ISSUER: "https://id.example", JWT_AUDIENCE: "gozon" },
+      'Invalid configuration: JWT_JWKS_URL="http://127.0.0.1.evil.example/jwks.json" — expected an https:// URL',
+    ],
+    [
+      "a JWKS URL without an issuer",
+      { AUTH: "jwt", JWT_JWKS_URL: "https://id.example/jwks.json", JWT_AUDIENCE: "gozon" },
+      "Invalid configuration: JWT_ISSUER is unset — required with JWT_JWKS_URL: the iss of the identity provider's tokens",
+    ],
+    [
+      "a JWKS URL without an audience",
+      { AUTH: "jwt", JWT_JWKS_URL: "https://id.example/jwks.json", JWT_ISSUER: "https://id.example" },
+      "Invalid configuration: JWT_AUDIENCE is unset — required with JWT_JWKS_URL: the aud the identity provider puts in tokens for this service",
+    ],
     ["a token lifetime without a unit", { AUTH: "jwt", JWT_SECRET: secret, JWT_MAX_TTL: "3600" }, 'Invalid configuration: JWT_MAX_TTL="3600" — expected a duration such as 30s'],
     ["a token lifetime under a second", { AUTH: "jwt", JWT_SECRET: secret, JWT_MAX_TTL: "500ms" }, 'Invalid configuration: JWT_MAX_TTL="500ms" — expected at least 1s'],
     ["a clock skew of ten minutes", { AUTH: "jwt", JWT_SECRET: secret, JWT_CLOCK_SKEW: "10m" }, 'Invalid configuration: JWT_CLOCK_SKEW="10m" — expected at most 5m'],

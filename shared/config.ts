@@ -90,6 +90,13 @@ const urlWith = (protocols: string[], what: string) =>
     `expected a ${what} URL (${protocols.map((protocol) => `${protocol}//…`).join(" or ")})`,
   );
 
+/** Hosts whose traffic never leaves the machine: there, plain http:// cannot be read or altered on the way. */
+const loopbackHosts = new Set(["127.0.0.1", "[::1]", "localhost"]);
+const jwksUrl = urlWith(["https:", "http:"], "JWKS").refine(
+  (value) => !URL.canParse(value) || new URL(value).protocol === "https:" || loopbackHosts.has(new URL(value).hostname),
+  "expected an https:// URL (http:// only on 127.0.0.1, [::1] or localhost): the keys that sign tokens must not be fetched where they can be altered on the way",
+);
+
 const portMessage = "expected an integer from 0 to 65535";
 const port = z
   .string()
@@ -141,7 +148,7 @@ const environment = z.object({
   AUTH: oneOf(["none", "jwt"]).default("none"),
   // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
   JWT_SECRET: z.string().min(32, "expected at least 32 characters (HS256 needs a 256-bit key)").optional(),
-  JWT_JWKS_URL: urlWith(["https:", "http:"], "JWKS").optional(),
+  JWT_JWKS_URL: jwksUrl.optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
   // Token times are whole seconds.
@@ -176,6 +183,10 @@ function checkCombinations(env: Environment, context: z.RefinementCtx): void {
   if (env.JWT_SECRET && env.JWT_JWKS_URL) {
     problem("JWT_JWKS_URL", "expected only one of JWT_SECRET or JWT_JWKS_URL");
   }
+  // An identity provider signs tokens for many applications with the same keys: without these
+  // checks, a token it issued for another application (or by another of its issuers) would pass.
+  if (env.JWT_JWKS_URL && !env.JWT_ISSUER) problem("JWT_ISSUER", "required with JWT_JWKS_URL: the iss of the identity provider's tokens");
+  if (env.JWT_JWKS_URL && !env.JWT_AUDIENCE) problem("JWT_AUDIENCE", "required with JWT_JWKS_URL: the aud the identity provider puts in tokens for this service");
   checkTracing(env, problem);
 }
 

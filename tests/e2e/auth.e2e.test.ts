@@ -344,7 +344,7 @@ describe("AUTH=jwt with an HS256 secret", () => {
 });
 
 describe("AUTH=jwt with a JWKS URL", () => {
-  test("a token signed by a key of the set is accepted; another key, another kid or HS256 is 401; the set is fetched once", async () => {
+  test("a token the provider signed for this service is accepted; another key, kid, algorithm, issuer or audience is 401; the set is fetched once", async () => {
     const algorithm = { name: "ECDSA", namedCurve: "P-256" };
     const makeKey = async (kid: string) => {
       const pair = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
@@ -364,18 +364,33 @@ describe("AUTH=jwt with a JWKS URL", () => {
       },
     });
     cleanups.push(async () => jwks.stop(true));
-    const system = await startSystem({ JWT_JWKS_URL: `http://127.0.0.1:${jwks.port}/.well-known/jwks.json`, JWT_ISSUER: "https://id.example" });
+    const system = await startSystem({
+      JWT_JWKS_URL: `http://127.0.0.1:${jwks.port}/.well-known/jwks.json`,
+      JWT_ISSUER: "https://id.example",
+      JWT_AUDIENCE: "gozon",
+    });
 
     const userId = crypto.randomUUID();
-    const claims = { sub: userId, iat: seconds(), exp: seconds() + 600, iss: "https://id.example" };
+    const claims = { sub: userId, iat: seconds(), exp: seconds() + 600, iss: "https://id.example", aud: "gozon" };
     const createAccount = (token: string) => fetch(`${system.url}/api/accounts`, json({ userId }, bearer(token)));
+    const reasonFor = async (token: string) => {
+      const response = await createAccount(token);
+      expect(response.status).toBe(401);
+      expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
+      return ((await response.json()) as { detail: string }).detail;
+    };
 
-    const forged = await createAccount(await sign(claims, impostor.privateJwk));
-    expect(forged.status).toBe(401);
-    expect(forged.headers.get("www-authenticate")).toContain('error="invalid_token"');
-    expect((await createAccount(await sign(claims, stranger.privateJwk))).status).toBe(401);
-    expect((await createAccount(await sign(claims, JSON.stringify(provider.publicJwk), "HS256"))).status).toBe(401);
-    expect((await createAccount(await sign({ ...claims, iss: "https://evil.example" }, provider.privateJwk))).status).toBe(401);
+    // Not signed by the provider's key: one answer, whatever the claims say.
+    const invalid = "The bearer token is invalid";
+    expect(await reasonFor(await sign(claims, impostor.privateJwk))).toBe(invalid);
+    expect(await reasonFor(await sign({ ...claims, iat: seconds() - 600, exp: seconds() - 60 }, impostor.privateJwk))).toBe(invalid);
+    expect(await reasonFor(await sign({ ...claims, aud: "another-app" }, impostor.privateJwk))).toBe(invalid);
+    expect(await reasonFor(await sign(claims, stranger.privateJwk))).toBe(invalid);
+    expect(await reasonFor(await sign(claims, JSON.stringify(provider.publicJwk), "HS256"))).toBe(invalid);
+    // Signed by the provider, for another application or by another of its issuers: told why.
+    expect(await reasonFor(await sign({ ...claims, aud: "another-app" }, provider.privateJwk))).toBe("The bearer token is refused: its audience (aud) is not this service");
+    expect(await reasonFor(await sign({ ...claims, aud: undefined }, provider.privateJwk))).toBe("The bearer token is refused: its audience (aud) is not this service");
+    expect(await reasonFor(await sign({ ...claims, iss: "https://evil.example" }, provider.privateJwk))).toBe("The bearer token is refused: its issuer (iss) is not the expected one");
 
     const token = await sign(claims, provider.privateJwk);
     expect((await createAccount(token)).status).toBe(201);

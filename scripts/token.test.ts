@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { verify } from "hono/jwt";
+import { loadConfig } from "../shared/config";
+import { createTokenVerifier, type JwtAuthConfig } from "../shared/http/bearer-token";
 import { mintToken, parseTtl, TokenScriptError } from "./token";
 
 const secret = "a-development-secret-of-at-least-32-chars";
@@ -7,9 +9,13 @@ const user = "0B6F3C1E-8D2A-4C3B-9F1E-2A7D5C4B3A21";
 const now = Date.UTC(2026, 10, 1);
 
 describe("bun run token", () => {
+  /** What the server makes of a token, with these settings. */
+  const serverVerifies = (token: string, env: Record<string, string>) =>
+    createTokenVerifier(loadConfig({ AUTH: "jwt", ...env }).auth as JwtAuthConfig).verify(token);
+
   test("mints an HS256 token for the user, an hour by default, that the server's verification accepts", async () => {
     const token = await mintToken(["--", "--user", user], { JWT_SECRET: secret }, Date.now());
-    const claims = await verify(token, secret, { alg: "HS256" });
+    const claims = await serverVerifies(token, { JWT_SECRET: secret });
     expect(claims.sub).toBe(user.toLowerCase());
     expect(claims.roles).toBeUndefined();
     expect(Number(claims.exp) - Number(claims.iat)).toBe(3_600);
@@ -23,6 +29,19 @@ describe("bun run token", () => {
     expect(Number(claims.exp) - Number(claims.iat)).toBe(900);
   });
 
+  test("never mints a token longer-lived than JWT_MAX_TTL: the default shortens to it, a longer --ttl is refused", async () => {
+    const env = { JWT_SECRET: secret, JWT_MAX_TTL: "30m" };
+    const claims = await serverVerifies(await mintToken(["--user", user], env, Date.now()), env);
+    expect(Number(claims.exp) - Number(claims.iat)).toBe(1_800);
+    const longer = (await mintToken(["--user", user, "--ttl", "2h"], env, now).catch((caught: unknown) => caught)) as Error;
+    expect(longer).toBeInstanceOf(TokenScriptError);
+    expect(longer.message).toBe("--ttl 2h is longer than JWT_MAX_TTL (30m): the server would refuse the token");
+    const overTheDefault = (await mintToken(["--user", user, "--ttl", "7d"], { JWT_SECRET: secret }, now).catch((caught: unknown) => caught)) as Error;
+    expect(overTheDefault.message).toBe("--ttl 7d is longer than JWT_MAX_TTL (1d): the server would refuse the token");
+    const allowed = { JWT_SECRET: secret, JWT_MAX_TTL: "7d" };
+    expect((await serverVerifies(await mintToken(["--user", user, "--ttl", "7d"], allowed, Date.now()), allowed)).sub).toBe(user.toLowerCase());
+  });
+
   test.each([
     ["no secret", ["--user", user], {}, "JWT_SECRET is unset"],
     ["a short secret", ["--user", user], { JWT_SECRET: "short" }, "JWT_SECRET (value hidden)"],
@@ -30,6 +49,7 @@ describe("bun run token", () => {
     ["a bad user", ["--user", "alice"], { JWT_SECRET: secret }, "--user expects a UUID"],
     ["a bad ttl", ["--user", user, "--ttl", "soon"], { JWT_SECRET: secret }, "--ttl expects a duration"],
     ["an unknown option", ["--usr", user], { JWT_SECRET: secret }, "--usr"],
+    ["a bad JWT_MAX_TTL", ["--user", user], { JWT_SECRET: secret, JWT_MAX_TTL: "a day" }, 'JWT_MAX_TTL="a day"'],
   ])("refuses %s with one line", async (_name, argv, env, message) => {
     const minting = mintToken(argv, env, now);
     await expect(minting).rejects.toBeInstanceOf(TokenScriptError);

@@ -1,11 +1,14 @@
 /**
  * `bun run token -- --user <uuid> [--admin] [--ttl 1h]`: prints a development bearer token for
  * AUTH=jwt, signed HS256 with JWT_SECRET (with JWT_ISSUER / JWT_AUDIENCE as `iss` / `aud` when
- * set), so `TOKEN=$(bun run token -- --user …)` works. A problem is one line on stderr, exit 1.
+ * set), so `TOKEN=$(bun run token -- --user …)` works. It carries `iat` and lives `--ttl` (1h, or
+ * JWT_MAX_TTL when that is shorter), never longer than JWT_MAX_TTL: the server would refuse it.
+ * A problem is one line on stderr, exit 1.
  */
 import { parseArgs } from "node:util";
 import { sign } from "hono/jwt";
 import { ConfigError, loadConfig } from "../shared/config";
+import { formatDuration } from "../shared/duration";
 
 export class TokenScriptError extends Error {
   override name = "TokenScriptError";
@@ -41,7 +44,6 @@ export async function mintToken(argv: string[], env: Record<string, string | und
   }
   if (!values.user) throw new TokenScriptError(`--user is required — ${usage}`);
   if (!uuid.test(values.user)) throw new TokenScriptError(`--user expects a UUID, got ${JSON.stringify(values.user)}`);
-  const ttl = parseTtl(values.ttl ?? "1h");
 
   if (!env.JWT_SECRET?.trim()) {
     throw new TokenScriptError("JWT_SECRET is unset: set it to the secret the server verifies with (at least 32 characters)");
@@ -49,12 +51,17 @@ export async function mintToken(argv: string[], env: Record<string, string | und
   // The server's own validation, so the token is signed exactly as AUTH=jwt verifies it.
   let auth;
   try {
-    auth = loadConfig({ AUTH: "jwt", JWT_SECRET: env.JWT_SECRET, JWT_ISSUER: env.JWT_ISSUER, JWT_AUDIENCE: env.JWT_AUDIENCE }).auth;
+    auth = loadConfig({ AUTH: "jwt", JWT_SECRET: env.JWT_SECRET, JWT_ISSUER: env.JWT_ISSUER, JWT_AUDIENCE: env.JWT_AUDIENCE, JWT_MAX_TTL: env.JWT_MAX_TTL }).auth;
   } catch (error) {
     if (error instanceof ConfigError) throw new TokenScriptError(error.message);
     throw error;
   }
   if (auth.kind !== "jwt" || !("secret" in auth.key)) throw new TokenScriptError("JWT_SECRET is required");
+  const maxTtl = Math.floor(auth.maxTtlMs / 1000);
+  const ttl = values.ttl === undefined ? Math.min(3_600, maxTtl) : parseTtl(values.ttl);
+  if (ttl > maxTtl) {
+    throw new TokenScriptError(`--ttl ${values.ttl} is longer than JWT_MAX_TTL (${formatDuration(auth.maxTtlMs)}): the server would refuse the token`);
+  }
 
   const issuedAt = Math.floor(now / 1000);
   return sign(

@@ -79,12 +79,24 @@ describe("loadConfig resolves", () => {
       },
     ],
     ["KAFKA_SSL=0", { KAFKA_SSL: "0", BUS: "kafka" }, { bus: { kind: "kafka", brokers: ["127.0.0.1:9092"], clientId: "gozon-mono", ssl: false } }],
-    ["jwt with a secret", { AUTH: "jwt", JWT_SECRET: secret }, { auth: { kind: "jwt", key: { secret } } }],
+    ["jwt with a secret, tokens of up to 24h, 30s of clock skew", { AUTH: "jwt", JWT_SECRET: secret }, { auth: { kind: "jwt", key: { secret }, maxTtlMs: 86_400_000, clockSkewMs: 30_000 } }],
+    [
+      "jwt with a token lifetime and a clock skew",
+      { AUTH: "jwt", JWT_SECRET: secret, JWT_MAX_TTL: "1h", JWT_CLOCK_SKEW: "5s" },
+      { auth: { kind: "jwt", key: { secret }, maxTtlMs: 3_600_000, clockSkewMs: 5_000 } },
+    ],
     [
       "jwt with a JWKS URL, issuer and audience",
       { AUTH: "jwt", JWT_JWKS_URL: "https://id.example/jwks.json", JWT_ISSUER: "https://id.example", JWT_AUDIENCE: "gozon" },
-      { auth: { kind: "jwt", key: { jwksUrl: "https://id.example/jwks.json" }, issuer: "https://id.example", audience: "gozon" } },
+      { auth: { kind: "jwt", key: { jwksUrl: "https://id.example/jwks.json" }, issuer: "https://id.example", audience: "gozon", maxTtlMs: 86_400_000, clockSkewMs: 30_000 } },
     ],
+    ...["http://127.0.0.1:9000/jwks.json", "http://localhost/jwks.json", "http://[::1]:9000/jwks.json"].map(
+      (url): [string, Record<string, string>, Partial<Config>] => [
+        `a plain-http JWKS URL on a loopback host: ${url}`,
+        { AUTH: "jwt", JWT_JWKS_URL: url, JWT_ISSUER: "https://id.example", JWT_AUDIENCE: "gozon" },
+        { auth: { kind: "jwt", key: { jwksUrl: url }, issuer: "https://id.example", audience: "gozon", maxTtlMs: 86_400_000, clockSkewMs: 30_000 } },
+      ],
+    ),
     ["a log level", { LOG_LEVEL: "debug" }, { logLevel: "debug" }],
     [
       "retention windows",
@@ -202,6 +214,30 @@ describe("loadConfig rejects with one line", () => {
     ["jwt without a key", { AUTH: "jwt" }, 'Invalid configuration: AUTH="jwt" — needs JWT_SECRET or JWT_JWKS_URL'],
     ["jwt with both keys", { AUTH: "jwt", JWT_SECRET: secret, JWT_JWKS_URL: "https://id/jwks" }, "Invalid configuration: JWT_JWKS_URL=\"https://id/jwks\" — expected only one of"],
     ["a JWKS URL that is no URL", { AUTH: "jwt", JWT_JWKS_URL: "id/jwks" }, 'Invalid configuration: JWT_JWKS_URL="id/jwks" — expected a JWKS URL'],
+    [
+      "a JWKS URL over plain http to another host",
+      { AUTH: "jwt", JWT_JWKS_URL: "http://id.example/jwks.json", JWT_ISSUER: "https://id.example", JWT_AUDIENCE: "gozon" },
+      'Invalid configuration: JWT_JWKS_URL="http://id.example/jwks.json" — expected an https:// URL (http:// only on 127.0.0.1, [::1] or localhost)',
+    ],
+    [
+      "a JWKS URL over plain http to a host that merely starts like a loopback one",
+      { AUTH: "jwt", JWT_JWKS_URL: "http://127.0.0.1.evil.example/jwks.json", JWT_ISSUER: "https://id.example", JWT_AUDIENCE: "gozon" },
+      'Invalid configuration: JWT_JWKS_URL="http://127.0.0.1.evil.example/jwks.json" — expected an https:// URL',
+    ],
+    [
+      "a JWKS URL without an issuer",
+      { AUTH: "jwt", JWT_JWKS_URL: "https://id.example/jwks.json", JWT_AUDIENCE: "gozon" },
+      "Invalid configuration: JWT_ISSUER is unset — required with JWT_JWKS_URL: the iss of the identity provider's tokens",
+    ],
+    [
+      "a JWKS URL without an audience",
+      { AUTH: "jwt", JWT_JWKS_URL: "https://id.example/jwks.json", JWT_ISSUER: "https://id.example" },
+      "Invalid configuration: JWT_AUDIENCE is unset — required with JWT_JWKS_URL: the aud the identity provider puts in tokens for this service",
+    ],
+    ["a token lifetime without a unit", { AUTH: "jwt", JWT_SECRET: secret, JWT_MAX_TTL: "3600" }, 'Invalid configuration: JWT_MAX_TTL="3600" — expected a duration such as 30s'],
+    ["a token lifetime under a second", { AUTH: "jwt", JWT_SECRET: secret, JWT_MAX_TTL: "500ms" }, 'Invalid configuration: JWT_MAX_TTL="500ms" — expected at least 1s'],
+    ["a clock skew of ten minutes", { AUTH: "jwt", JWT_SECRET: secret, JWT_CLOCK_SKEW: "10m" }, 'Invalid configuration: JWT_CLOCK_SKEW="10m" — expected at most 5m'],
+    ["a clock skew that is a word", { AUTH: "jwt", JWT_SECRET: secret, JWT_CLOCK_SKEW: "small" }, 'Invalid configuration: JWT_CLOCK_SKEW="small" — expected a duration'],
     ["a payments URL that is no URL", { PAYMENTS_PUBLIC_URL: "localhost:8081" }, 'Invalid configuration: PAYMENTS_PUBLIC_URL="localhost:8081" — expected a web URL'],
     ["a CORS origin with a path", { CORS_ORIGINS: "http://localhost:8080/page" }, 'Invalid configuration: CORS_ORIGINS="http://localhost:8080/page" — expected a comma list of origins'],
     ["a CORS wildcard", { CORS_ORIGINS: "*" }, 'Invalid configuration: CORS_ORIGINS="*" — expected a comma list of origins'],

@@ -20,7 +20,19 @@ const saslMechanisms = ["plain", "scram-sha-256", "scram-sha-512"] as const;
 
 export type AuthConfig =
   | { kind: "none" }
-  | { kind: "jwt"; key: { secret: string } | { jwksUrl: string }; issuer?: string; audience?: string };
+  | {
+      kind: "jwt";
+      key: { secret: string } | { jwksUrl: string };
+      issuer?: string;
+      audience?: string;
+      /** The longest lifetime (`exp - iat`) a token may have, in ms (JWT_MAX_TTL). */
+      maxTtlMs: number;
+      /** How far the issuer's clock and this one may disagree when `exp`, `nbf` and `iat` are checked, in ms (JWT_CLOCK_SKEW). */
+      clockSkewMs: number;
+    };
+
+/** The defaults of the token-time settings, as an operator would write them. */
+export const jwtTimeDefaults = { JWT_MAX_TTL: "24h", JWT_CLOCK_SKEW: "30s" } as const;
 
 /** How long processed rows are kept (DESIGN §11), in milliseconds. */
 export interface RetentionSettings {
@@ -95,6 +107,13 @@ const urlWith = (protocols: string[], what: string) =>
     `expected a ${what} URL (${protocols.map((protocol) => `${protocol}//…`).join(" or ")})`,
   );
 
+/** Hosts whose traffic never leaves the machine: there, plain http:// cannot be read or altered on the way. */
+const loopbackHosts = new Set(["127.0.0.1", "[::1]", "localhost"]);
+const jwksUrl = urlWith(["https:", "http:"], "JWKS").refine(
+  (value) => !URL.canParse(value) || new URL(value).protocol === "https:" || loopbackHosts.has(new URL(value).hostname),
+  "expected an https:// URL (http:// only on 127.0.0.1, [::1] or localhost): the keys that sign tokens must not be fetched where they can be altered on the way",
+);
+
 const portMessage = "expected an integer from 0 to 65535";
 const port = z
   .string()
@@ -158,9 +177,13 @@ const environment = z.object({
   AUTH: oneOf(["none", "jwt"]).default("none"),
   // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
   JWT_SECRET: z.string().min(32, "expected at least 32 characters (HS256 needs a 256-bit key)").optional(),
-  JWT_JWKS_URL: urlWith(["https:", "http:"], "JWKS").optional(),
+  JWT_JWKS_URL: jwksUrl.optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
+  // Token times are whole seconds.
+  JWT_MAX_TTL: durationSetting.refine((ms) => ms >= 1_000, "expected at least 1s (token times are whole seconds)").optional(),
+  // Beyond a few minutes the skew would stretch every token's lifetime by as much.
+  JWT_CLOCK_SKEW: durationSetting.refine((ms) => ms <= 300_000, "expected at most 5m (every token is accepted this long past its exp)").optional(),
   LOG_LEVEL: oneOf(logLevels).default("info"),
   INBOX_RETENTION: durationSetting.optional(),
   IDEMPOTENCY_KEY_RETENTION: durationSetting.optional(),
@@ -189,6 +212,10 @@ function checkCombinations(env: Environment, context: z.RefinementCtx): void {
   if (env.JWT_SECRET && env.JWT_JWKS_URL) {
     problem("JWT_JWKS_URL", "expected only one of JWT_SECRET or JWT_JWKS_URL");
   }
+  // An identity provider signs tokens for many applications with the same keys: without these
+  // checks, a token it issued for another application (or by another of its issuers) would pass.
+  if (env.JWT_JWKS_URL && !env.JWT_ISSUER) problem("JWT_ISSUER", "required with JWT_JWKS_URL: the iss of the identity provider's tokens");
+  if (env.JWT_JWKS_URL && !env.JWT_AUDIENCE) problem("JWT_AUDIENCE", "required with JWT_JWKS_URL: the aud the identity provider puts in tokens for this service");
   checkTracing(env, problem);
 }
 
@@ -253,6 +280,8 @@ function resolveAuth(env: Environment): AuthConfig {
     key,
     ...(env.JWT_ISSUER && { issuer: env.JWT_ISSUER }),
     ...(env.JWT_AUDIENCE && { audience: env.JWT_AUDIENCE }),
+    maxTtlMs: env.JWT_MAX_TTL ?? parseDuration(jwtTimeDefaults.JWT_MAX_TTL)!,
+    clockSkewMs: env.JWT_CLOCK_SKEW ?? parseDuration(jwtTimeDefaults.JWT_CLOCK_SKEW)!,
   };
 }
 

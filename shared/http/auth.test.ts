@@ -9,7 +9,8 @@ import { createApp } from "./create-app";
 const secret = "a-development-secret-of-at-least-32-chars";
 const alice = "0b6f3c1e-8d2a-4c3b-9f1e-2a7d5c4b3a21";
 const bob = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
-const inAnHour = () => Math.floor(Date.now() / 1000) + 3_600;
+const now = () => Math.floor(Date.now() / 1000);
+const inAnHour = () => now() + 3_600;
 
 const readAccount = createRoute({
   method: "get",
@@ -35,7 +36,13 @@ function build(config: AuthConfig) {
   return { app, auth };
 }
 
-const jwtConfig = (extra: Partial<Extract<AuthConfig, { kind: "jwt" }>> = {}): AuthConfig => ({ kind: "jwt", key: { secret }, ...extra });
+const jwtConfig = (extra: Partial<Extract<AuthConfig, { kind: "jwt" }>> = {}): AuthConfig => ({
+  kind: "jwt",
+  key: { secret },
+  maxTtlMs: 86_400_000,
+  clockSkewMs: 30_000,
+  ...extra,
+});
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -69,7 +76,7 @@ describe("AUTH=none", () => {
 
 describe("AUTH=jwt with an HS256 secret", () => {
   const { app } = build(jwtConfig());
-  const tokenFor = (claims: Record<string, unknown>, key = secret) => sign({ exp: inAnHour(), ...claims }, key, "HS256");
+  const tokenFor = (claims: Record<string, unknown>, key = secret) => sign({ iat: now(), exp: inAnHour(), ...claims }, key, "HS256");
 
   test("a good token acts for its own user; another user's id is 403", async () => {
     const token = await tokenFor({ sub: alice.toUpperCase() });
@@ -97,8 +104,8 @@ describe("AUTH=jwt with an HS256 secret", () => {
     ["expired", () => tokenFor({ sub: alice, exp: Math.floor(Date.now() / 1000) - 10 })],
     ["signed with another secret", () => tokenFor({ sub: alice }, "another-secret-another-secret-another")],
     ["alg none", async () => `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ sub: alice, exp: inAnHour() })}.`],
-    ["HS512 instead of HS256", () => sign({ sub: alice, exp: inAnHour() }, secret, "HS512")],
-    ["without exp", () => sign({ sub: alice }, secret, "HS256")],
+    ["HS512 instead of HS256", () => sign({ sub: alice, iat: now(), exp: inAnHour() }, secret, "HS512")],
+    ["without exp", () => sign({ sub: alice, iat: now() }, secret, "HS256")],
     ["with a sub that is not a UUID", () => tokenFor({ sub: "alice" })],
     ["not before its nbf", () => tokenFor({ sub: alice, nbf: inAnHour() })],
     ["garbage", async () => "not.a.token"],
@@ -141,7 +148,7 @@ describe("AUTH=jwt with an HS256 secret", () => {
 
 describe("AUTH=jwt with an issuer and an audience", () => {
   const { app } = build(jwtConfig({ issuer: "https://id.example", audience: "gozon" }));
-  const tokenFor = (claims: Record<string, unknown>) => sign({ sub: alice, exp: inAnHour(), ...claims }, secret, "HS256");
+  const tokenFor = (claims: Record<string, unknown>) => sign({ sub: alice, iat: now(), exp: inAnHour(), ...claims }, secret, "HS256");
 
   test.each([
     ["the right iss and aud", { iss: "https://id.example", aud: "gozon" }, 200],
@@ -152,6 +159,83 @@ describe("AUTH=jwt with an issuer and an audience", () => {
     ["no audience", { iss: "https://id.example" }, 401],
   ])("a token with %s", async (_name, claims, status) => {
     expect((await app.request(`/api/things/${alice}`, bearer(await tokenFor(claims)))).status).toBe(status);
+  });
+});
+
+describe("AUTH=jwt: a token's lifetime is bounded, and the clocks may disagree a little", () => {
+  const { app } = build(jwtConfig({ maxTtlMs: 2 * 3_600_000, clockSkewMs: 30_000 }));
+  const statusOf = async (claims: Record<string, unknown>) => {
+    const token = await sign({ sub: alice, ...claims }, secret, "HS256");
+    const [api, socket] = [await app.request(`/api/things/${alice}`, bearer(token)), await app.request(`/ws?access_token=${token}`)];
+    const reasons = [api, socket].map((response) => /error_description="([^"]*)"/.exec(response.headers.get("www-authenticate") ?? "")?.[1] ?? null);
+    expect(socket.status).toBe(api.status);
+    expect(reasons[1]).toBe(reasons[0]!);
+    return { status: api.status, reason: reasons[0] };
+  };
+
+  test.each([
+    ["without iat", () => ({ exp: inAnHour() }), "it has no iat claim"],
+    ["that expires in the year 5138", () => ({ iat: now(), exp: 99_999_999_999 }), "its lifetime (exp - iat) is longer than the 2h accepted"],
+    ["that lives a second longer than JWT_MAX_TTL", () => ({ iat: now(), exp: now() + 7_201 }), "its lifetime (exp - iat) is longer than the 2h accepted"],
+    ["issued a minute in the future", () => ({ iat: now() + 60, exp: now() + 600 }), "it is issued in the future"],
+    ["not valid for another minute", () => ({ iat: now(), nbf: now() + 60, exp: now() + 600 }), "it is not valid yet"],
+    ["that expired a minute ago", () => ({ iat: now() - 600, exp: now() - 60 }), "it has expired"],
+  ])("a token %s is refused", async (_name, claims, reason) => {
+    expect(await statusOf(claims())).toEqual({ status: 401, reason });
+  });
+
+  test.each([
+    ["that lives exactly JWT_MAX_TTL", () => ({ iat: now(), exp: now() + 7_200 })],
+    ["issued 25 s in the future by a fast clock", () => ({ iat: now() + 25, exp: now() + 600 })],
+    ["valid from 25 s in the future", () => ({ iat: now(), nbf: now() + 25, exp: now() + 600 })],
+    ["that expired 25 s ago by a slow clock", () => ({ iat: now() - 600, exp: now() - 25 })],
+  ])("a token %s is accepted", async (_name, claims) => {
+    expect(await statusOf(claims())).toEqual({ status: 200, reason: null });
+  });
+});
+
+describe("AUTH=jwt: a refusal says why only once the signature verified", () => {
+  const { app } = build(jwtConfig({ issuer: "https://id.example", audience: "gozon" }));
+  const good = { sub: alice, iss: "https://id.example", aud: "gozon", iat: now(), exp: inAnHour() };
+  const forger = "a-forgers-secret-of-at-least-32-characters";
+  const genericRefusal = {
+    challenge: 'Bearer realm="gozon", error="invalid_token"',
+    body: { type: "about:blank", title: "Unauthorized", status: 401, detail: "The bearer token is invalid" },
+  };
+  const refusalOf = async (response: Response) => ({ challenge: response.headers.get("www-authenticate"), body: await response.json() });
+
+  test.each([
+    ["a forged token that has expired", () => sign({ ...good, exp: now() - 60 }, forger, "HS256")],
+    ["a forged token for another audience", () => sign({ ...good, aud: "other" }, forger, "HS256")],
+    ["a forged token from another issuer", () => sign({ ...good, iss: "https://evil.example" }, forger, "HS256")],
+    ["a forged token without exp", () => sign({ sub: alice, iss: good.iss, aud: good.aud, iat: now() }, forger, "HS256")],
+    ["a forged token that lives for years", () => sign({ ...good, exp: now() + 100 * 365 * 86_400 }, forger, "HS256")],
+    ["a forged token not valid yet", () => sign({ ...good, nbf: inAnHour() }, forger, "HS256")],
+    ["a forged token with good claims", () => sign(good, forger, "HS256")],
+    ["an alg-none token that has expired", async () => `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ ...good, exp: now() - 60 })}.`],
+    ["an HS512 token that has expired", () => sign({ ...good, exp: now() - 60 }, secret, "HS512")],
+    ["garbage", async () => "not.a.token"],
+  ])("%s gets the one generic 401, on the API and the WebSocket", async (_name, token) => {
+    const minted = await token();
+    expect(await refusalOf(await app.request(`/api/things/${alice}`, bearer(minted)))).toEqual(genericRefusal);
+    expect(await refusalOf(await app.request(`/ws?access_token=${minted}`))).toEqual(genericRefusal);
+  });
+
+  test.each([
+    ["that has expired", { exp: now() - 60 }, "it has expired"],
+    ["for another audience", { aud: "other" }, "its audience (aud) is not this service"],
+    ["from another issuer", { iss: "https://evil.example" }, "its issuer (iss) is not the expected one"],
+    ["not valid yet", { nbf: inAnHour() }, "it is not valid yet"],
+    ["without exp", { exp: undefined }, "it has no exp claim"],
+    ["without iat", { iat: undefined }, "it has no iat claim"],
+    ["whose sub is no user id", { sub: "alice" }, "its sub claim is not a user id (a UUID)"],
+  ])("a well-signed token %s is told why", async (_name, claims, reason) => {
+    const minted = await sign({ ...good, ...claims }, secret, "HS256");
+    for (const response of [await app.request(`/api/things/${alice}`, bearer(minted)), await app.request(`/ws?access_token=${minted}`)]) {
+      await expectUnauthorized(response.clone(), "invalid_token");
+      expect(response.headers.get("www-authenticate")).toContain(`error_description="${reason}"`);
+      expect(((await response.json()) as { detail: string }).detail).toBe(`The bearer token is refused: ${reason}`);
+    }
   });
 });
 

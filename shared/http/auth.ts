@@ -1,12 +1,11 @@
 import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { HTTPException } from "hono/http-exception";
-import type { JwtVariables } from "hono/jwt";
 import type { AuthConfig } from "../config";
 import type { Logger } from "../logger";
-import { bearerTokenOf, callerFromClaims, createTokenVerifier, refusalReason, type Caller, type TokenVerifier } from "./bearer-token";
+import { bearerTokenOf, callerFromClaims, createTokenVerifier, type Caller, type TokenVerifier } from "./bearer-token";
 import { HttpProblem, ProblemSchema, problemContentType } from "./problem";
 import { KeySetUnavailable } from "./remote-key-set";
+import { ClaimsRefused } from "./token-claims";
 
 export type { Caller } from "./bearer-token";
 
@@ -93,19 +92,14 @@ class JwtPolicy implements AuthPolicy {
   readonly authenticate: MiddlewareHandler = async (c, next) => {
     const header = c.req.header("authorization");
     if (!header) throw unauthorized("This API needs a bearer token: Authorization: Bearer <JWT>");
-    if (!bearerTokenOf(header)) throw unauthorized('The Authorization header must be "Bearer <JWT>"', "invalid_request");
-    let verified = false;
+    const token = bearerTokenOf(header);
+    if (!token) throw unauthorized('The Authorization header must be "Bearer <JWT>"', "invalid_request");
     try {
-      // Hono's jwt()/jwk() verifies the token and calls on only when it is good.
-      await this.verifier.middleware(c, async () => {
-        c.set("caller", callerFromClaims((c as Context<{ Variables: JwtVariables }>).var.jwtPayload));
-        verified = true;
-        await next();
-      });
+      c.set("caller", callerFromClaims(await this.verifier.verify(token)));
     } catch (error) {
-      if (verified) throw error;
-      throw this.refusal(error instanceof HTTPException ? error.cause : error);
+      throw this.refusal(error);
     }
+    await next();
   };
 
   authenticateQuery(name: string): MiddlewareHandler {
@@ -132,13 +126,18 @@ class JwtPolicy implements AuthPolicy {
     if (!this.mayActFor(c, userId)) throw new HttpProblem(403, `The token's user may not act for user ${userId}`);
   }
 
-  /** 401 for a token that is not good; 503 when it cannot be checked now (the key set is unreachable). */
+  /**
+   * 401 for a token that is not good, saying why only when its signature verified: before that,
+   * which check failed would tell a forger what to change, so every such token gets the same answer.
+   * 503 when tokens cannot be checked now (the key set is unreachable).
+   */
   private refusal(error: unknown): HttpProblem {
     if (error instanceof KeySetUnavailable) {
       this.logger?.warn("bearer tokens cannot be verified: the key set is unavailable", { error: String(error.cause ?? error) });
       return new HttpProblem(503, "Tokens cannot be verified right now; try again shortly", { headers: { "retry-after": "5" } });
     }
-    return unauthorized(`The bearer token is refused: ${refusalReason(error)}`, "invalid_token", refusalReason(error));
+    if (error instanceof ClaimsRefused) return unauthorized(`The bearer token is refused: ${error.message}`, "invalid_token", error.message);
+    return unauthorized("The bearer token is invalid", "invalid_token");
   }
 }
 

@@ -1,11 +1,10 @@
-import type { MiddlewareHandler } from "hono";
-import { jwk } from "hono/jwk";
-import { decode, jwt, verify, verifyWithJwks } from "hono/jwt";
+import { decode, verify, verifyWithJwks } from "hono/jwt";
 import type { AsymmetricAlgorithm } from "hono/utils/jwt/jwa";
 import type { VerifyOptions } from "hono/utils/jwt/jwt";
 import type { JWTPayload } from "hono/utils/jwt/types";
 import type { AuthConfig } from "../config";
 import { RemoteKeySet } from "./remote-key-set";
+import { checkClaims, ClaimsRefused, type ClaimRules } from "./token-claims";
 
 /** Who sent a request, from a verified token. */
 export interface Caller {
@@ -18,48 +17,43 @@ export interface Caller {
 export type JwtAuthConfig = Extract<AuthConfig, { kind: "jwt" }>;
 
 /**
- * Verifies bearer tokens the way AUTH=jwt says: HS256 with JWT_SECRET, or the asymmetric keys of
- * JWT_JWKS_URL; `exp` (and `nbf`, `iat` when present) checked by Hono, `iss`/`aud` when configured.
- * A token whose `alg` is `none`, or another algorithm than these, is refused.
+ * Verifies bearer tokens the way AUTH=jwt says: the signature first (HS256 with JWT_SECRET, or the
+ * asymmetric keys of JWT_JWKS_URL), then the claims (`checkClaims`). A token whose `alg` is `none`,
+ * or another algorithm than these, is refused.
  */
 export interface TokenVerifier {
   /**
-   * Hono's own `jwt()` or `jwk()` middleware over `Authorization: Bearer`: sets `jwtPayload`, or
-   * throws its `HTTPException(401)` with the verification error as `cause`.
+   * The claims of `token` once its signature verified and its claims were accepted. Throws
+   * `ClaimsRefused` (its message safe to send back) when the signature verified but a claim did not
+   * pass, `KeySetUnavailable` when the key set cannot be had, and any other error when the token
+   * did not verify (malformed, forged, an algorithm not accepted): nothing in that one is for the
+   * token's sender.
    */
-  readonly middleware: MiddlewareHandler;
-  /** The same verification of a token that came another way (the WebSocket's query); throws the error. */
   verify(token: string): Promise<JWTPayload>;
 }
 
 /** Every asymmetric algorithm Hono verifies; a JWKS key that names its `alg` pins the token to it. */
 const asymmetricAlgorithms: AsymmetricAlgorithm[] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
-const realm = "gozon";
+/** Hono checks the header and the signature; left on, it would check `exp`, `nbf` and `iat` before the signature. */
+const signatureOnly: VerifyOptions = { exp: false, nbf: false, iat: false };
 
 export function createTokenVerifier(config: JwtAuthConfig): TokenVerifier {
-  // Hono checks iss and aud itself when given them (hono/utils/jwt/jwt.ts `verify`).
-  const verification: VerifyOptions = {
-    ...(config.issuer !== undefined && { iss: config.issuer }),
-    ...(config.audience !== undefined && { aud: config.audience }),
+  const rules: ClaimRules = {
+    maxTtlMs: config.maxTtlMs,
+    clockSkewMs: config.clockSkewMs,
+    ...(config.issuer !== undefined && { issuer: config.issuer }),
+    ...(config.audience !== undefined && { audience: config.audience }),
   };
+  let verifySignature: (token: string) => Promise<JWTPayload>;
   if ("secret" in config.key) {
     const { secret } = config.key;
-    return {
-      middleware: jwt({ secret, alg: "HS256", realm, verification }),
-      verify: (token) => verify(token, secret, { alg: "HS256", ...verification }),
-    };
+    verifySignature = (token) => verify(token, secret, { alg: "HS256", ...signatureOnly });
+  } else {
+    const keySet = new RemoteKeySet(config.key.jwksUrl);
+    verifySignature = async (token) =>
+      verifyWithJwks(token, { keys: await keySet.keysFor(keyIdOf(token)), allowedAlgorithms: asymmetricAlgorithms, verification: signatureOnly });
   }
-  const keySet = new RemoteKeySet(config.key.jwksUrl);
-  return {
-    middleware: jwk({
-      keys: (c) => keySet.keysFor(keyIdOf(bearerTokenOf(c.req.header("authorization")))),
-      alg: asymmetricAlgorithms,
-      realm,
-      verification,
-    }),
-    verify: async (token) =>
-      verifyWithJwks(token, { keys: await keySet.keysFor(keyIdOf(token)), allowedAlgorithms: asymmetricAlgorithms, verification }),
-  };
+  return { verify: async (token) => checkClaims(await verifySignature(token), rules, Date.now()) };
 }
 
 /** The token in an `Authorization: Bearer <token>` header; undefined when there is none or it has another form. */
@@ -69,8 +63,7 @@ export function bearerTokenOf(header: string | undefined): string | undefined {
 }
 
 /** The `kid` of a token's header, read without verifying anything (to pick the key). */
-function keyIdOf(token: string | undefined): string | undefined {
-  if (!token) return undefined;
+function keyIdOf(token: string): string | undefined {
   try {
     const { kid } = decode(token).header;
     return typeof kid === "string" ? kid : undefined;
@@ -79,39 +72,11 @@ function keyIdOf(token: string | undefined): string | undefined {
   }
 }
 
-/** A token that verified but does not name a caller the way this service needs. */
-export class UnusableClaims extends Error {
-  override name = "UnusableClaims";
-}
-
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The caller a verified token names. Hono checks `exp` only when present; a token without one never expires, so it is refused. */
+/** The caller a verified token names; `ClaimsRefused` when its `sub` is not a user id. */
 export function callerFromClaims(payload: JWTPayload): Caller {
-  if (typeof payload.exp !== "number") throw new UnusableClaims("it has no exp claim");
-  if (typeof payload.sub !== "string" || !uuid.test(payload.sub)) throw new UnusableClaims("its sub claim is not a user id (a UUID)");
+  if (typeof payload.sub !== "string" || !uuid.test(payload.sub)) throw new ClaimsRefused("its sub claim is not a user id (a UUID)");
   const roles: unknown = payload.roles;
   return { userId: payload.sub.toLowerCase(), admin: Array.isArray(roles) && roles.includes("admin") };
-}
-
-/** Why a token was refused, in words safe to send back: Hono's own messages quote the token. */
-export function refusalReason(error: unknown): string {
-  if (error instanceof UnusableClaims) return error.message;
-  const reasons: Record<string, string> = {
-    JwtTokenExpired: "it has expired",
-    JwtTokenNotBefore: "it is not valid yet",
-    JwtTokenIssuedAt: "it is issued in the future",
-    JwtTokenIssuer: "its issuer is not the expected one",
-    JwtTokenAudience: "its audience is not this service",
-    JwtPayloadRequiresAud: "it has no aud claim",
-    JwtTokenSignatureMismatched: "its signature does not match",
-    JwtHeaderInvalid: "its header is invalid or its algorithm is not accepted",
-    JwtAlgorithmMismatch: "its algorithm is not accepted",
-    JwtAlgorithmNotAllowed: "its algorithm is not accepted",
-    JwtSymmetricAlgorithmNotAllowed: "its algorithm is not accepted",
-    JwtHeaderRequiresKid: "its header names no key (kid)",
-    JwtTokenInvalid: "it is malformed or signed by an unknown key",
-  };
-  const name = error instanceof Error ? error.name : "";
-  return reasons[name] ?? "it could not be verified";
 }

@@ -46,7 +46,7 @@ beforeAll(async () => {
 }, 60_000);
 
 const seconds = () => Math.floor(Date.now() / 1000);
-const tokenFor = (userId: string, extra: Record<string, unknown> = {}) => sign({ sub: userId, exp: seconds() + 600, ...extra }, secret, "HS256");
+const tokenFor = (userId: string, extra: Record<string, unknown> = {}) => sign({ sub: userId, iat: seconds(), exp: seconds() + 600, ...extra }, secret, "HS256");
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -124,9 +124,9 @@ describe("AUTH=jwt with an HS256 secret", () => {
 
     const badTokens: [name: string, token: string | undefined][] = [
       ["no token", undefined],
-      ["an expired token", await sign({ sub: alice.userId, exp: seconds() - 60 }, secret, "HS256")],
-      ["a token signed with another secret", await sign({ sub: alice.userId, exp: seconds() + 600 }, "another-secret-another-secret-another-secret", "HS256")],
-      ["an alg-none token", `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ sub: alice.userId, exp: seconds() + 600, roles: ["admin"] })}.`],
+      ["an expired token", await tokenFor(alice.userId, { iat: seconds() - 600, exp: seconds() - 60 })],
+      ["a token signed with another secret", await sign({ sub: alice.userId, iat: seconds(), exp: seconds() + 600 }, "another-secret-another-secret-another-secret", "HS256")],
+      ["an alg-none token", `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ sub: alice.userId, iat: seconds(), exp: seconds() + 600, roles: ["admin"] })}.`],
     ];
     const before = await rowCounts();
     for (const [name, token] of badTokens) {
@@ -232,10 +232,52 @@ describe("AUTH=jwt with an HS256 secret", () => {
     const missing = await upgradeStatus(baseUrl, `userId=${alice.userId}`);
     expect(missing.status).toBe(401);
     expect((JSON.parse(missing.body) as { status: number }).status).toBe(401);
-    const expired = await sign({ sub: alice.userId, exp: seconds() - 60 }, secret, "HS256");
+    const expired = await tokenFor(alice.userId, { iat: seconds() - 600, exp: seconds() - 60 });
     expect((await upgradeStatus(baseUrl, `userId=${alice.userId}&access_token=${expired}`)).status).toBe(401);
     expect((await upgradeStatus(baseUrl, `userId=${alice.userId}&access_token=garbage`)).status).toBe(401);
     await expect(watchOrders(baseUrl, alice.userId)).rejects.toThrow("did not open");
+  });
+
+  test("a token's lifetime is bounded (JWT_MAX_TTL, 24h by default) and a fast issuer's clock is forgiven (JWT_CLOCK_SKEW, 30s)", async () => {
+    const alice = await newUser(0);
+    const read = (token: string) => call("GET", `/api/accounts/${alice.userId}`, token);
+    expect((await read(await tokenFor(alice.userId, { iat: seconds() + 25, exp: seconds() + 600 }))).status).toBe(200);
+    expect((await read(await tokenFor(alice.userId, { iat: seconds(), exp: seconds() + 86_400 }))).status).toBe(200);
+    for (const [claims, reason] of [
+      [{ iat: seconds(), exp: seconds() + 86_401 }, "its lifetime (exp - iat) is longer than the 1d accepted"],
+      [{ iat: seconds(), exp: 99_999_999_999 }, "its lifetime (exp - iat) is longer than the 1d accepted"],
+      [{ iat: undefined }, "it has no iat claim"],
+    ] as const) {
+      const refused = await read(await tokenFor(alice.userId, claims));
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("www-authenticate")).toContain(`error_description="${reason}"`);
+    }
+    const expired = await tokenFor(alice.userId, { iat: seconds() - 600, exp: seconds() - 60 });
+    expect(await upgradeStatus(baseUrl, `userId=${alice.userId}&access_token=${expired}`)).toMatchObject({ status: 401 });
+    const skewed = await tokenFor(alice.userId, { iat: seconds() + 25, exp: seconds() + 600 });
+    const live = await watchOrders(baseUrl, alice.userId, `&access_token=${skewed}`);
+    live.close();
+  });
+
+  test("only a token whose signature verified is told why it is refused", async () => {
+    const alice = await newUser(0);
+    const forger = "a-forgers-secret-of-at-least-32-characters";
+    const refusal = async (token: string) => {
+      const response = await call("GET", `/api/accounts/${alice.userId}`, token);
+      return { status: response.status, challenge: response.headers.get("www-authenticate"), body: await response.json() };
+    };
+    const expiredClaims = { sub: alice.userId, iat: seconds() - 600, exp: seconds() - 60 };
+    const generic = await refusal(await sign({ sub: alice.userId, iat: seconds(), exp: seconds() + 600 }, forger, "HS256"));
+    expect(generic).toEqual({
+      status: 401,
+      challenge: 'Bearer realm="gozon", error="invalid_token"',
+      body: { type: "about:blank", title: "Unauthorized", status: 401, detail: "The bearer token is invalid" },
+    });
+    expect(await refusal(await sign(expiredClaims, forger, "HS256"))).toEqual(generic);
+    expect(await refusal(await sign({ ...expiredClaims, iat: seconds() - 90 * 86_400 }, forger, "HS256"))).toEqual(generic);
+    const genuine = await refusal(await sign(expiredClaims, secret, "HS256"));
+    expect(genuine.challenge).toContain('error_description="it has expired"');
+    expect((genuine.body as { detail: string }).detail).toBe("The bearer token is refused: it has expired");
   });
 
   test("a user's own flow works end to end: account, deposit, order, PaymentCompleted on their WebSocket", async () => {
@@ -302,7 +344,7 @@ describe("AUTH=jwt with an HS256 secret", () => {
 });
 
 describe("AUTH=jwt with a JWKS URL", () => {
-  test("a token signed by a key of the set is accepted; another key, another kid or HS256 is 401; the set is fetched once", async () => {
+  test("a token the provider signed for this service is accepted; another key, kid, algorithm, issuer or audience is 401; the set is fetched once", async () => {
     const algorithm = { name: "ECDSA", namedCurve: "P-256" };
     const makeKey = async (kid: string) => {
       const pair = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
@@ -322,18 +364,33 @@ describe("AUTH=jwt with a JWKS URL", () => {
       },
     });
     cleanups.push(async () => jwks.stop(true));
-    const system = await startSystem({ JWT_JWKS_URL: `http://127.0.0.1:${jwks.port}/.well-known/jwks.json`, JWT_ISSUER: "https://id.example" });
+    const system = await startSystem({
+      JWT_JWKS_URL: `http://127.0.0.1:${jwks.port}/.well-known/jwks.json`,
+      JWT_ISSUER: "https://id.example",
+      JWT_AUDIENCE: "gozon",
+    });
 
     const userId = crypto.randomUUID();
-    const claims = { sub: userId, exp: seconds() + 600, iss: "https://id.example" };
+    const claims = { sub: userId, iat: seconds(), exp: seconds() + 600, iss: "https://id.example", aud: "gozon" };
     const createAccount = (token: string) => fetch(`${system.url}/api/accounts`, json({ userId }, bearer(token)));
+    const reasonFor = async (token: string) => {
+      const response = await createAccount(token);
+      expect(response.status).toBe(401);
+      expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
+      return ((await response.json()) as { detail: string }).detail;
+    };
 
-    const forged = await createAccount(await sign(claims, impostor.privateJwk));
-    expect(forged.status).toBe(401);
-    expect(forged.headers.get("www-authenticate")).toContain('error="invalid_token"');
-    expect((await createAccount(await sign(claims, stranger.privateJwk))).status).toBe(401);
-    expect((await createAccount(await sign(claims, JSON.stringify(provider.publicJwk), "HS256"))).status).toBe(401);
-    expect((await createAccount(await sign({ ...claims, iss: "https://evil.example" }, provider.privateJwk))).status).toBe(401);
+    // Not signed by the provider's key: one answer, whatever the claims say.
+    const invalid = "The bearer token is invalid";
+    expect(await reasonFor(await sign(claims, impostor.privateJwk))).toBe(invalid);
+    expect(await reasonFor(await sign({ ...claims, iat: seconds() - 600, exp: seconds() - 60 }, impostor.privateJwk))).toBe(invalid);
+    expect(await reasonFor(await sign({ ...claims, aud: "another-app" }, impostor.privateJwk))).toBe(invalid);
+    expect(await reasonFor(await sign(claims, stranger.privateJwk))).toBe(invalid);
+    expect(await reasonFor(await sign(claims, JSON.stringify(provider.publicJwk), "HS256"))).toBe(invalid);
+    // Signed by the provider, for another application or by another of its issuers: told why.
+    expect(await reasonFor(await sign({ ...claims, aud: "another-app" }, provider.privateJwk))).toBe("The bearer token is refused: its audience (aud) is not this service");
+    expect(await reasonFor(await sign({ ...claims, aud: undefined }, provider.privateJwk))).toBe("The bearer token is refused: its audience (aud) is not this service");
+    expect(await reasonFor(await sign({ ...claims, iss: "https://evil.example" }, provider.privateJwk))).toBe("The bearer token is refused: its issuer (iss) is not the expected one");
 
     const token = await sign(claims, provider.privateJwk);
     expect((await createAccount(token)).status).toBe(201);

@@ -187,10 +187,10 @@ describe("re-drive by filter", () => {
 });
 
 describe("AUTH=jwt", () => {
-  const token = (roles: string[]) => sign({ sub: randomUUID(), exp: Math.floor(Date.now() / 1000) + 600, roles }, secret, "HS256");
+  const token = (roles: string[]) => sign({ sub: randomUUID(), iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600, roles }, secret, "HS256");
 
   test("no token 401, a user's token 403, an admin's token 200 on every admin route", async () => {
-    const guarded = build(createAuthPolicy({ kind: "jwt", key: { secret } }));
+    const guarded = build(createAuthPolicy({ kind: "jwt", key: { secret }, maxTtlMs: 3_600_000, clockSkewMs: 30_000 }));
     const { id } = await deadLetter("alpha", "alpha-in", 1);
     const calls: [string, string, unknown?][] = [
       ["GET", "/api/admin/dead-letters"],
@@ -213,7 +213,7 @@ describe("AUTH=jwt", () => {
   });
 
   test("the OpenAPI document declares the routes with their errors and the bearer scheme", async () => {
-    const guarded = build(createAuthPolicy({ kind: "jwt", key: { secret } }));
+    const guarded = build(createAuthPolicy({ kind: "jwt", key: { secret }, maxTtlMs: 3_600_000, clockSkewMs: 30_000 }));
     const document = (await (await guarded.request("/openapi.json")).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown }>> };
     expect(Object.keys(document.paths).filter((path) => path.startsWith("/api/admin/")).sort()).toEqual([
       "/api/admin/dead-letters",

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import packageJson from "../../package.json";
-import { benchFetchLimit } from "./fetch-limit";
+import { benchFetchLimit, parseOpenFileLimit } from "./fetch-limit";
 
 const script = join(import.meta.dir, "fetch-limit.ts");
 
@@ -25,5 +25,19 @@ describe("Bun's fetch limit and the bench", () => {
     // holds back: the wait ends at its deadline. Uncapped: all arrive, and it ends at once.
     expect(await simultaneousIn(undefined, 600, 1_500)).toBe(256);
     expect(await simultaneousIn(String(benchFetchLimit), 600, 20_000)).toBe(600);
+  });
+});
+
+describe("parseOpenFileLimit", () => {
+  const limits = (files: string) => `Limit                     Soft Limit           Hard Limit           Units     
+Max cpu time              unlimited            unlimited            seconds   
+Max open files            ${files}                files     
+Max locked memory         8388608              8388608              bytes     
+`;
+
+  test("reads the soft limit", () => {
+    expect(parseOpenFileLimit(limits("20000                65536"))).toBe(20_000);
+    expect(parseOpenFileLimit(limits("unlimited            unlimited"))).toBe(Number.POSITIVE_INFINITY);
+    expect(parseOpenFileLimit("Limit Soft Hard Units\n")).toBeUndefined();
   });
 });

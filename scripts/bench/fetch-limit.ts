@@ -6,6 +6,7 @@
  *
  * Run directly (`bun scripts/bench/fetch-limit.ts N`), it prints that count for N requests.
  */
+import { readFileSync } from "node:fs";
 
 /** The value package.json's bench script gives BUN_CONFIG_MAX_HTTP_REQUESTS: Bun's maximum. */
 export const benchFetchLimit = 65_535;
@@ -15,6 +16,25 @@ export const benchFetchLimit = 65_535;
  * a large share of the process's file descriptors.
  */
 export const maxFetchCheck = 8_192;
+
+/** The soft limit on open files from /proc/<pid>/limits ("unlimited": Infinity); undefined when unreadable. */
+export function parseOpenFileLimit(limits: string): number | undefined {
+  const match = /^Max open files\s+(\d+|unlimited)\s/m.exec(limits);
+  if (!match) return undefined;
+  return match[1] === "unlimited" ? Number.POSITIVE_INFINITY : Number(match[1]);
+}
+
+/**
+ * This process's limit on open files: each request in flight holds a socket, so past it a request
+ * fails at once (EMFILE) in the client, whatever the server would have answered.
+ */
+export function openFileLimit(): number | undefined {
+  try {
+    return parseOpenFileLimit(readFileSync("/proc/self/limits", "utf8"));
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Sends `count` requests at once to a local server that holds each one until all have arrived (or

@@ -98,8 +98,8 @@ Scenarios (at most one; each needs --rate):
                              requests in flight (\`bun run bench\` raises BUN_CONFIG_MAX_HTTP_REQUESTS)
   --soak MINUTES             send at --rate for MINUTES (orders = R × 60 × MINUTES; no --duration
                              or --orders): RSS of each Gozon process every 10 s, its growth and
-                             slope (MiB/min, least squares) after minute 1, and the accepted p99
-                             of each minute
+                             slope (MiB/min, least squares, given a minute of samples) after
+                             minute 1, and the accepted p99 of each minute
   --payments-outage S        with --mode split: ${outageStartSeconds} s into the send window, stop the payments
                              process (SIGTERM), keep sending, start it again after S s on the same
                              port and settings; reports the orders accepted, refused and failed

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { canSampleRss, parseProcStatus, peakRss, rssAround, RssSampler, slope, soakRss, type RssSample } from "./rss";
+import { canSampleRss, minSlopeSpanMs, parseProcStatus, peakRss, rssAround, RssSampler, slope, soakRss, type RssSample } from "./rss";
 
 const status = `Name:\tbun
 State:\tS (sleeping)
@@ -58,12 +58,21 @@ describe("soakRss", () => {
   });
 
   test("each process apart; samples before the start are ignored", () => {
-    const two = [sample(0, 50, "orders"), sample(start, 60, "orders"), sample(start + 60_000, 70, "orders"), sample(start + 61_000, 71, "orders"), sample(start + 60_000, 30, "payments")];
+    const two = [sample(0, 50, "orders"), sample(start, 60, "orders"), sample(start + 60_000, 70, "orders"), sample(start + 120_000, 72, "orders"), sample(start + 60_000, 30, "payments")];
     const figures = soakRss(two, start);
-    expect(figures.orders).toMatchObject({ minuteOneMib: 70, endMib: 71, growthMib: 1 });
-    expect(figures.orders!.slopeMibPerMinute).toBeCloseTo(60); // 1 MiB in one second
+    expect(figures.orders).toMatchObject({ minuteOneMib: 70, endMib: 72, growthMib: 2 });
+    expect(figures.orders!.slopeMibPerMinute).toBeCloseTo(2);
     expect(figures.payments).toMatchObject({ minuteOneMib: 30, endMib: 30, growthMib: 0 });
     expect(figures.payments!.slopeMibPerMinute).toBeNaN();
+  });
+
+  test("no slope from samples after minute 1 that span less than a minute (a 1-minute soak)", () => {
+    // The end sample 20 ms after the minute-1 one, 0.5 MiB lower: as a slope, -1500 MiB/min.
+    const short = [sample(start, 500), sample(start + 60_000, 572.2), sample(start + 60_020, 571.7)];
+    const figures = soakRss(short, start).mono!;
+    expect(figures.growthMib).toBeCloseTo(-0.5);
+    expect(figures.slopeMibPerMinute).toBeNaN();
+    expect(soakRss([...short, sample(start + 60_000 + minSlopeSpanMs, 575)], start).mono!.slopeMibPerMinute).toBeGreaterThan(0);
   });
 });
 

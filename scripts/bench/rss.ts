@@ -116,9 +116,15 @@ export interface SoakRss {
   /** RSS at the last sample. */
   endMib: number;
   growthMib: number;
-  /** MiB per minute, least squares over the samples from the minute-1 one on; NaN with fewer than two. */
+  /** MiB per minute, least squares over the samples from the minute-1 one on; NaN when they span less than `minSlopeSpanMs`. */
   slopeMibPerMinute: number;
 }
+
+/**
+ * The least time the samples after minute 1 must span for a slope: over less, the collector's
+ * saw-tooth (tens of MiB up and down within seconds) outweighs any trend.
+ */
+export const minSlopeSpanMs = 60_000;
 
 /** Per process: how its RSS went after the first minute of a soak that began at `start`. */
 export function soakRss(samples: readonly RssSample[], start: number): Record<string, SoakRss> {
@@ -133,7 +139,7 @@ export function soakRss(samples: readonly RssSample[], start: number): Record<st
       minuteOneMib: minuteOne.rssMib,
       endMib: end.rssMib,
       growthMib: end.rssMib - minuteOne.rssMib,
-      slopeMibPerMinute: slope(after.map((sample) => ({ x: (sample.at - start) / 60_000, y: sample.rssMib }))),
+      slopeMibPerMinute: end.at - minuteOne.at >= minSlopeSpanMs ? slope(after.map((sample) => ({ x: (sample.at - start) / 60_000, y: sample.rssMib }))) : Number.NaN,
     };
   }
   return figures;

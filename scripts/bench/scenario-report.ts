@@ -67,7 +67,7 @@ export function scenarioLines(summary: RunSummary, result: ScenarioResult): stri
       const lines = Object.entries(result.rss ?? {}).map(
         ([name, figures]) =>
           `memory      ${name}: RSS ${mib(figures.minuteOneMib)} after minute 1, ${mib(figures.endMib)} at the end (${signed(figures.growthMib)} MiB); ` +
-          `slope after minute 1 ${round(figures.slopeMibPerMinute, 2)} MiB/min`,
+          (Number.isNaN(figures.slopeMibPerMinute) ? "no slope (less than a minute of samples after minute 1)" : `slope after minute 1 ${round(figures.slopeMibPerMinute, 2)} MiB/min`),
       );
       if (!result.rss) lines.push("memory      not measured (no /proc on this system)");
       return [

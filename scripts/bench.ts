@@ -2,23 +2,23 @@
  * `bun run bench [-- flags]` (DESIGN §9): starts Gozon as child processes, creates accounts, sends
  * orders over HTTP, waits for each order's terminal status on the WebSocket, and prints a summary
  * and one JSON line (the last line of stdout). Progress goes to stderr. `--help` lists the flags.
- * Exit status: 0 for a clean run, 1 when the system failed or any order ended in error, 2 for bad
- * flags. Whatever it started (processes, temporary data, Redis keys) is removed at the end.
+ * Exit status: 0 for a clean run, 1 when the system failed or any order ended in error (a refusal,
+ * 503 with Retry-After, is one except with --overload), 2 for bad flags, or with --overload for a
+ * fetch client that cannot keep the needed requests in flight. Whatever it started (processes,
+ * temporary data, Redis keys) is removed at the end.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ArgumentError, parseArguments, usage, type BenchOptions } from "./bench/args";
-import { crossChecks } from "./bench/checks";
-import { canSampleCpu, classifyBy, measureCpu, type CpuUsage } from "./bench/cpu";
-import { openAccount, TerminalTracker, watchUsers, type Watchers } from "./bench/client";
-import { planUsers, sendOrders, waitForTerminals } from "./bench/load";
+import type { Watchers } from "./bench/client";
+import { benchFetchLimit, maxFetchCheck, simultaneousFetches } from "./bench/fetch-limit";
 import { logFindings } from "./bench/logs";
 import { deleteRedisKeys } from "./bench/redis-keys";
 import { runReference, type ReferenceResult } from "./bench/reference";
-import { describeShape, formatCpu, formatSummary, jsonLine } from "./bench/report";
-import { summarizeRun, type RunSummary } from "./bench/stats";
+import { describeShape, formatCpu, jsonLine } from "./bench/report";
+import { measuredRun, type RunOutput } from "./bench/run";
 import { startSystem, tail, type RunningSystem } from "./bench/system";
 import { warmUp } from "./bench/warmup";
 
@@ -34,6 +34,21 @@ try {
   if (!(error instanceof ArgumentError)) throw error;
   console.error(`bench: ${error.message}`);
   process.exit(2);
+}
+
+// Past capacity thousands of orders wait for their answers at once; a client that queued them
+// itself would add its own wait to the answer times. Checked for real before anything starts.
+let fetchCheck: { reached: number; asked: number } | undefined;
+if (options.scenario.kind === "overload" && options.load.kind === "open") {
+  const asked = Math.min(Math.ceil(options.load.rate), maxFetchCheck);
+  fetchCheck = { asked, reached: await simultaneousFetches(asked) };
+  if (fetchCheck.reached < asked) {
+    console.error(
+      `bench: this process's fetch keeps only ${fetchCheck.reached} requests in flight, fewer than the ${asked} that --overload at this rate needs; ` +
+        `run it as \`bun run bench\` (which sets BUN_CONFIG_MAX_HTTP_REQUESTS=${benchFetchLimit}) or set that variable yourself`,
+    );
+    process.exit(2);
+  }
 }
 
 const started = performance.now();
@@ -75,7 +90,7 @@ for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) pro
 });
 
 progress(`${describeShape(options)}; work directory ${workDir}`);
-let output: { lines: string[]; summary: RunSummary; usage: CpuUsage | undefined } | undefined;
+let output: RunOutput | undefined;
 let reference: ReferenceResult | undefined;
 let failure: unknown;
 try {
@@ -86,7 +101,7 @@ try {
   system = await startSystem(options, workDir, options.bus === "redis" ? { REDIS_PREFIX: redisPrefix } : {});
   progress(`system ready (orders ${system.ordersUrl}, payments ${system.paymentsUrl})`);
   if (options.warmupSeconds > 0) await warmUp(system, options, progress, (opened) => (warmupWatchers = opened));
-  output = await run(system);
+  output = await measuredRun(system, options, progress, (opened) => (watchers = opened), fetchCheck);
 } catch (error) {
   failure = error;
 }
@@ -98,7 +113,7 @@ if (output) {
   for (const line of formatCpu(output.summary, output.usage, reference)) console.log(line);
   for (const note of stopNotes) console.log(`stop        ${note}`);
   if (findings.length > 0) console.log(`logs        ${findings.slice(0, 10).join("\n            ")}`);
-  console.log(jsonLine(options, output.summary, output.usage, reference));
+  console.log(jsonLine(options, output.summary, output.usage, reference, output.scenario));
 } else {
   console.error(`bench failed: ${failure instanceof Error ? failure.message : String(failure)}`);
   for (const note of stopNotes) console.error(note);
@@ -108,38 +123,3 @@ const clean = output !== undefined && output.summary.errors === 0 && stopNotes.l
 if (clean) await rm(workDir, { recursive: true, force: true });
 else console.error(`bench: logs kept in ${workDir}`);
 process.exit(output && output.summary.errors === 0 ? 0 : 1);
-
-async function run(running: RunningSystem): Promise<{ lines: string[]; summary: RunSummary; usage: CpuUsage | undefined }> {
-  const userIds = Array.from({ length: options.users }, () => randomUUID());
-  const plans = planUsers(userIds, options.orders);
-  await Promise.all(plans.map(({ userId, deposit }) => openAccount(running.paymentsUrl, userId, deposit)));
-  const tracker = new TerminalTracker();
-  watchers = await watchUsers(running.ordersUrl, userIds, tracker);
-  progress(`${userIds.length} accounts created, ${userIds.length} WebSockets open; sending`);
-
-  const counters = { sent: 0, answered: 0 };
-  const ticker = setInterval(() => progress(`sent ${counters.sent}, answered ${counters.answered}, terminal ${tracker.terminalCount}`), 5_000);
-  // The measured window: from the first send to the last terminal status (or the timeout).
-  const measured = async () => {
-    const load = await sendOrders(running.ordersUrl, userIds, { count: options.orders, label: "bench order" }, options.load, tracker, counters);
-    progress(`all ${counters.sent} sent and answered; waiting for terminal statuses`);
-    await waitForTerminals(load.records, tracker, options.timeoutSeconds * 1000);
-    return load;
-  };
-  try {
-    // PostgreSQL: only the backends of the bench's database (and the server's own processes).
-    const databases = options.db === "postgres" && options.databaseUrl ? [new URL(options.databaseUrl).pathname.slice(1)] : undefined;
-    const classify = classifyBy({ gozon: running.pids, client: [process.pid] }, databases);
-    const { result: load, usage: cpu } = canSampleCpu() ? await measureCpu(classify, measured) : { result: await measured(), usage: undefined };
-    tracker.complete(load.records);
-    const updates = { ...tracker.updates }; // as of the end of the wait, like the records
-    const summary = summarizeRun(load.records);
-    const expectedCompleted = plans.reduce((total, plan) => total + plan.affordable, 0);
-    const lines = formatSummary(options, summary, { expectedCompleted, maxSendLagMs: load.maxSendLagMs });
-    const { ordersUrl, paymentsUrl } = running;
-    lines.push(...(await crossChecks({ ordersUrl, paymentsUrl, plans, records: load.records, summary, updates, dropped: watchers.dropped })));
-    return { lines, summary, usage: cpu };
-  } finally {
-    clearInterval(ticker);
-  }
-}

@@ -10,6 +10,23 @@ export const databaseKinds = ["pglite", "postgres"] as const;
 /** Closed loop: C orders in flight at all times. Open loop: R orders/s offered, whatever the answers. */
 export type Load = { kind: "closed"; concurrency: number } | { kind: "open"; rate: number };
 
+/** Seconds into the send window at which `--payments-outage` stops the payments process. */
+export const outageStartSeconds = 15;
+/** `--timeout` when `--payments-outage` is given without one: the time allowed to settle after the restart. */
+export const outageTimeoutSeconds = 60;
+
+/**
+ * What the run is for, beyond throughput and latency. `overload`: an offered rate past capacity,
+ * where a 503 with Retry-After is an expected refusal. `soak`: a long run at a steady rate, watching
+ * memory and latency minute by minute. `payments-outage`: the payments process stopped for a while
+ * under load, then started again.
+ */
+export type Scenario =
+  | { kind: "plain" }
+  | { kind: "overload" }
+  | { kind: "soak"; minutes: number }
+  | { kind: "payments-outage"; startSeconds: number; seconds: number };
+
 export interface BenchOptions {
   mode: (typeof modes)[number];
   bus: (typeof busKinds)[number];
@@ -29,6 +46,7 @@ export interface BenchOptions {
   reference: boolean;
   /** Directory for a Bun CPU profile of each Gozon process (`--cpu-prof`); undefined: none. */
   cpuProfileDir: string | undefined;
+  scenario: Scenario;
 }
 
 export class ArgumentError extends Error {
@@ -69,14 +87,36 @@ terminal status on the WebSocket, then prints a summary and one JSON line.
                              a markdown summary)
   --help                     this text
 
+Scenarios (at most one; each needs --rate):
+  --overload                 the rate is meant to be past capacity: a 503 with Retry-After is a
+                             refusal, expected and not an error (any other non-201, a 503 without
+                             Retry-After, a dropped connection still is). Reports accepted and
+                             refused per second over the send window and their answer times,
+                             /health/live (probed every 100 ms on a fresh connection, 3 s timeout)
+                             during the load, the peak RSS of each Gozon process, and whether every
+                             accepted order settled. Checks Bun's fetch client can keep the needed
+                             requests in flight (\`bun run bench\` raises BUN_CONFIG_MAX_HTTP_REQUESTS)
+  --soak MINUTES             send at --rate for MINUTES (orders = R × 60 × MINUTES; no --duration
+                             or --orders): RSS of each Gozon process every 10 s, its growth and
+                             slope (MiB/min, least squares, given a minute of samples) after
+                             minute 1, and the accepted p99 of each minute
+  --payments-outage S        with --mode split: ${outageStartSeconds} s into the send window, stop the payments
+                             process (SIGTERM), keep sending, start it again after S s on the same
+                             port and settings; reports the orders accepted, refused and failed
+                             during the outage, the orders process's RSS before, during and after,
+                             and the time from the restart until every accepted order is terminal
+                             (--timeout defaults to ${outageTimeoutSeconds} s here, counted from the restart or the
+                             last send, whichever is later); the send window must last at least
+                             ${outageStartSeconds} + S s
+
 The system gets its own settings only, plus any OTEL_*, *_RETENTION, REDIS_PARTITION_LEASE,
 ORDER_INTAKE_WINDOW and MIMALLOC_* variables set for the bench (to compare a run with tracing on,
 short retention windows or another intake window). Every run reports the CPU time per order over the measured window (warm-up excluded): the whole
 machine's from /proc/stat, and split per process (Gozon, PostgreSQL, Redis, the bench client).`;
 
-const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout", "warmup", "reference", "cpu-prof"] as const;
+const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout", "warmup", "reference", "cpu-prof", "overload", "soak", "payments-outage"] as const;
 /** Flags that take no value. */
-const switches: ReadonlySet<Flag> = new Set(["reference"]);
+const switches: ReadonlySet<Flag> = new Set(["reference", "overload"]);
 type Flag = (typeof flags)[number];
 
 /** Parses argv (without the runtime and script); returns undefined when help was asked for. */
@@ -112,6 +152,11 @@ export function parseArguments(argv: string[], env: Record<string, string | unde
   if (given.has("rate") && given.has("concurrency")) throw new ArgumentError("give --concurrency (closed loop) or --rate (open loop), not both");
   if (given.has("duration") && !given.has("rate")) throw new ArgumentError("--duration needs --rate");
   if (given.has("duration") && given.has("orders")) throw new ArgumentError("with --rate, give --orders or --duration, not both");
+  const scenarioFlags = (["overload", "soak", "payments-outage"] as const).filter((name) => given.has(name));
+  if (scenarioFlags.length > 1) throw new ArgumentError(`give one of --overload, --soak, --payments-outage, not ${scenarioFlags.map((name) => `--${name}`).join(" and ")}`);
+  if (scenarioFlags[0] && !given.has("rate")) throw new ArgumentError(`--${scenarioFlags[0]} needs --rate`);
+  if (given.has("soak") && (given.has("duration") || given.has("orders"))) throw new ArgumentError("--soak sets the run's length: give no --duration or --orders");
+  if (given.has("payments-outage") && mode !== "split") throw new ArgumentError("--payments-outage needs --mode split (payments is stopped while orders keeps running)");
   let orders = integer(given, "orders", 3000, 1);
   let load: Load;
   if (given.has("rate")) {
@@ -121,12 +166,28 @@ export function parseArguments(argv: string[], env: Record<string, string | unde
   } else {
     load = { kind: "closed", concurrency: integer(given, "concurrency", 64, 1) };
   }
+  const scenario = parseScenario(given, orders, load);
+  if (scenario.kind === "soak" && load.kind === "open") orders = Math.max(1, Math.round(load.rate * 60 * scenario.minutes));
   const users = integer(given, "users", 50, 1);
   const port = given.has("port") ? integer(given, "port", 0, 1, mode === "split" ? 65_534 : 65_535) : undefined;
-  const timeoutSeconds = number(given, "timeout", 0, 30);
+  const timeoutSeconds = number(given, "timeout", 0, scenario.kind === "payments-outage" ? outageTimeoutSeconds : 30);
   const warmupSeconds = seconds(given, "warmup", 0);
   const cpuProfileDir = given.get("cpu-prof");
-  return { mode, bus, db, orders, load, users, port, timeoutSeconds, warmupSeconds, databaseUrl, reference, cpuProfileDir };
+  return { mode, bus, db, orders, load, users, port, timeoutSeconds, warmupSeconds, databaseUrl, reference, cpuProfileDir, scenario };
+}
+
+function parseScenario(given: Map<Flag, string>, orders: number, load: Load): Scenario {
+  if (given.has("overload")) return { kind: "overload" };
+  if (given.has("soak")) return { kind: "soak", minutes: number(given, "soak", 0) };
+  if (!given.has("payments-outage") || load.kind !== "open") return { kind: "plain" };
+  const outage = number(given, "payments-outage", 0);
+  const windowSeconds = orders / load.rate;
+  if (windowSeconds < outageStartSeconds + outage) {
+    throw new ArgumentError(
+      `--payments-outage ${outage}: the send window (${Number(windowSeconds.toFixed(1))} s) must last at least ${outageStartSeconds} + ${outage} s, so that orders are sent all through the outage`,
+    );
+  }
+  return { kind: "payments-outage", startSeconds: outageStartSeconds, seconds: outage };
 }
 
 function oneOf<const T extends readonly string[]>(given: Map<Flag, string>, name: Flag, values: T, fallback: T[number]): T[number] {

@@ -1,6 +1,6 @@
 /** Cross-checks after a run that cost a few requests: they catch what throughput figures hide. */
 import { fetchBalance, fetchOrderStatus } from "./client";
-import { orderAmount, type UserPlan } from "./load";
+import { orderAmount, userOutcomes, type UserOutcome, type UserPlan } from "./load";
 import type { OrderRecord, RunSummary } from "./stats";
 
 export interface CheckInput {
@@ -29,21 +29,30 @@ export async function crossChecks(input: CheckInput): Promise<string[]> {
 }
 
 async function balanceLines({ paymentsUrl, plans, records }: CheckInput): Promise<string[]> {
-  const completedBy = new Map<string, number>();
-  records.forEach((record, index) => {
-    if (record.terminalStatus !== "PaymentCompleted") return;
-    const userId = plans[index % plans.length]!.userId;
-    completedBy.set(userId, (completedBy.get(userId) ?? 0) + 1);
-  });
-  const mismatches: string[] = [];
-  await Promise.all(
-    plans.map(async ({ userId, deposit }) => {
-      const balance = await fetchBalance(paymentsUrl, userId);
-      const expected = deposit - (completedBy.get(userId) ?? 0) * orderAmount;
-      if (balance !== expected) mismatches.push(`            user ${userId}: balance ${balance}, expected ${expected}`);
-    }),
-  );
-  return [`checks      balances: ${plans.length - mismatches.length} of ${plans.length} equal deposit − completed orders`, ...mismatches.slice(0, 5)];
+  const outcomes = userOutcomes(plans, records);
+  const balances = new Map(await Promise.all(plans.map(async ({ userId }) => [userId, await fetchBalance(paymentsUrl, userId)] as const)));
+  const problems = balanceProblems(outcomes, balances);
+  const wrong = new Set(problems.map(({ userId }) => userId)).size;
+  return [
+    `checks      balances: ${plans.length - wrong} of ${plans.length} users equal deposit − completed orders, with completed = min(accepted, affordable)`,
+    ...problems.slice(0, 5).map(({ userId, problem }) => `            user ${userId}: ${problem}`),
+  ];
+}
+
+/**
+ * Each user's balance must be its deposit less its completed orders (no overdraft, no lost or
+ * double debit), and its completed orders min(accepted, affordable) (every accepted order paid
+ * while the deposit lasts, whatever was refused). Pure: `balances` were read after the run.
+ */
+export function balanceProblems(outcomes: readonly UserOutcome[], balances: ReadonlyMap<string, number | undefined>): { userId: string; problem: string }[] {
+  const problems: { userId: string; problem: string }[] = [];
+  for (const { plan: { userId, deposit }, completed, expectedCompleted } of outcomes) {
+    const balance = balances.get(userId);
+    const expected = deposit - completed * orderAmount;
+    if (balance !== expected) problems.push({ userId, problem: `balance ${balance}, expected ${expected}` });
+    if (completed !== expectedCompleted) problems.push({ userId, problem: `${completed} orders paid, expected ${expectedCompleted}` });
+  }
+  return problems;
 }
 
 /** What the first stuck orders say when asked directly: still pending, or terminal but never pushed. */

@@ -35,7 +35,8 @@ export async function placeOrder(ordersUrl: string, order: { userId: string; amo
     const response = await fetch(`${ordersUrl}/api/orders`, post(order));
     if (response.status !== 201) {
       await response.arrayBuffer();
-      return { sentAt, respondedAt: performance.now(), httpStatus: response.status, error: `HTTP ${response.status}` };
+      const retryAfter = response.headers.get("retry-after");
+      return { sentAt, respondedAt: performance.now(), httpStatus: response.status, error: `HTTP ${response.status}`, ...(retryAfter !== null && { retryAfter }) };
     }
     const view = (await response.json()) as OrderView;
     const respondedAt = performance.now();

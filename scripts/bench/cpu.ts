@@ -78,17 +78,17 @@ export function backendDatabase(title: string): string | undefined {
 }
 
 /**
- * The Gozon processes and the client by pid; Redis by command name; PostgreSQL by command name
+ * The Gozon processes and the client by pid (a few of each); Redis by command name; PostgreSQL by command name
  * too, and when `databases` is given only the backends of those databases (plus the server's own
  * processes), so tests or other work on the same server do not count.
  */
 export function classifyBy(pids: { gozon: readonly number[]; client: readonly number[] }, databases?: readonly string[]): Classifier {
-  const gozon = new Set(pids.gozon);
-  const client = new Set(pids.client);
   const watched = databases && new Set(databases);
+  // The arrays are read at each call: a process restarted during the window (its id replaced in
+  // place) counts from its start.
   return (process, title) => {
-    if (gozon.has(process.pid)) return "gozon";
-    if (client.has(process.pid)) return "client";
+    if (pids.gozon.includes(process.pid)) return "gozon";
+    if (pids.client.includes(process.pid)) return "client";
     if (process.command === "redis-server") return "redis";
     if (process.command !== "postgres") return undefined;
     if (!watched) return "postgres";

@@ -25,6 +25,30 @@ export function planUsers(userIds: string[], orders: number): UserPlan[] {
   });
 }
 
+/** One user's orders as the run went: what its deposit should have paid for, and what was paid. */
+export interface UserOutcome {
+  plan: UserPlan;
+  accepted: number;
+  completed: number;
+  /**
+   * min(accepted, affordable): every accepted order is paid while the deposit lasts. With every
+   * order accepted that is `affordable`; orders refused or lost before acceptance lower it.
+   */
+  expectedCompleted: number;
+}
+
+/** Joins the records (order i went to user i mod U, as `planUsers` planned) to each user's plan. */
+export function userOutcomes(plans: readonly UserPlan[], records: readonly OrderRecord[]): UserOutcome[] {
+  const outcomes = plans.map((plan) => ({ plan, accepted: 0, completed: 0, expectedCompleted: 0 }));
+  records.forEach((record, index) => {
+    const outcome = outcomes[index % outcomes.length]!;
+    if (record.orderId !== undefined) outcome.accepted++;
+    if (record.terminalStatus === "PaymentCompleted") outcome.completed++;
+  });
+  for (const outcome of outcomes) outcome.expectedCompleted = Math.min(outcome.accepted, outcome.plan.affordable);
+  return outcomes;
+}
+
 export interface LoadResult {
   records: OrderRecord[];
   /** Open loop: the latest an order left after its scheduled time (the client falling behind). */
@@ -35,6 +59,8 @@ export interface LoadResult {
 export interface Progress {
   sent: number;
   answered: number;
+  /** The most requests that were sent and not yet answered at one time (set when present). */
+  maxInFlight?: number;
 }
 
 /** Which orders a call of `sendOrders` sends. */
@@ -50,6 +76,7 @@ export interface Batch {
 export async function sendOrders(ordersUrl: string, userIds: string[], batch: Batch, load: Load, tracker: TerminalTracker, progress: Progress): Promise<LoadResult> {
   const send = async (index: number) => {
     progress.sent++;
+    if (progress.maxInFlight !== undefined) progress.maxInFlight = Math.max(progress.maxInFlight, progress.sent - progress.answered);
     const order = { userId: userIds[index % userIds.length]!, amount: orderAmount, description: `${batch.label} ${index}` };
     const record = await placeOrder(ordersUrl, order, tracker);
     progress.answered++;

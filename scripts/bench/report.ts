@@ -2,6 +2,7 @@
 import type { BenchOptions } from "./args";
 import { perOrder, type CpuPerOrder, type CpuUsage } from "./cpu";
 import type { ReferenceResult } from "./reference";
+import { scenarioJson, type ScenarioResult } from "./scenario-report";
 import type { Distribution, RunSummary } from "./stats";
 import { warmupOrderCount } from "./warmup";
 
@@ -9,7 +10,20 @@ const round = (value: number, digits = 1) => (Number.isFinite(value) ? Number(va
 
 export function describeShape(options: BenchOptions): string {
   const load = options.load.kind === "closed" ? `closed loop, concurrency ${options.load.concurrency}` : `open loop, ${options.load.rate} orders/s offered`;
-  return `mode=${options.mode} bus=${options.bus} db=${options.db}; ${options.orders} orders from ${options.users} users; ${load}${describeWarmup(options)}`;
+  return `mode=${options.mode} bus=${options.bus} db=${options.db}; ${options.orders} orders from ${options.users} users; ${load}${describeScenario(options)}${describeWarmup(options)}`;
+}
+
+function describeScenario({ scenario }: BenchOptions): string {
+  switch (scenario.kind) {
+    case "plain":
+      return "";
+    case "overload":
+      return "; overload: 503 with Retry-After is an expected refusal";
+    case "soak":
+      return `; soak of ${scenario.minutes} min`;
+    case "payments-outage":
+      return `; payments stopped ${scenario.startSeconds} s into the send window for ${scenario.seconds} s`;
+  }
 }
 
 function describeWarmup({ warmupSeconds, load }: BenchOptions): string {
@@ -112,8 +126,8 @@ export function formatCpu(summary: RunSummary, usage: CpuUsage | undefined, refe
   return lines;
 }
 
-/** The one line for machines (key order fixed). */
-export function jsonLine(options: BenchOptions, summary: RunSummary, usage?: CpuUsage, reference?: ReferenceResult): string {
+/** The one line for machines (key order fixed; a scenario's fields come last, in an object named after it). */
+export function jsonLine(options: BenchOptions, summary: RunSummary, usage?: CpuUsage, reference?: ReferenceResult, scenario: ScenarioResult = { kind: "plain" }): string {
   const figures = cpuFigures(summary, usage, reference);
   const cpu = figures.cpuMsPerOrder;
   return JSON.stringify({
@@ -144,5 +158,6 @@ export function jsonLine(options: BenchOptions, summary: RunSummary, usage?: Cpu
       referenceCpuMsPerOrder: round(figures.referenceCpuMsPerOrder ?? Number.NaN, 3),
       ...(figures.cpuRatioToReference !== undefined && { cpuRatioToReference: round(figures.cpuRatioToReference, 3) }),
     }),
+    ...scenarioJson(summary, scenario),
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { planUsers } from "./load";
-import { distribution, percentile, summarizeRun, type OrderRecord } from "./stats";
+import { acceptedP99ByMinute, distribution, isRefusal, percentile, refusalKind, summarizeRun, type OrderRecord } from "./stats";
 
 const oneToHundred = Array.from({ length: 100 }, (_, index) => index + 1);
 
@@ -106,5 +106,79 @@ describe("planUsers", () => {
   test("the default shape: 3000 orders over 50 users complete exactly 2700", () => {
     const plans = planUsers(Array.from({ length: 50 }, (_, index) => `user-${index}`), 3000);
     expect(plans.reduce((total, plan) => total + plan.affordable, 0)).toBe(2700);
+  });
+});
+
+describe("refusals: 503 with Retry-After", () => {
+  const answer = (httpStatus: number, retryAfter?: string): OrderRecord => ({ sentAt: 0, respondedAt: 2, httpStatus, error: `HTTP ${httpStatus}`, ...(retryAfter !== undefined && { retryAfter }) });
+
+  test.each([
+    [answer(503, "1"), true],
+    [answer(503, "30"), true],
+    [answer(503, " 2 "), true],
+    [answer(503), false],
+    [answer(503, ""), false],
+    [answer(503, "soon"), false],
+    [answer(503, "-1"), false],
+    [answer(503, "Wed, 21 Oct 2026 07:28:00 GMT"), false],
+    [answer(500, "1"), false],
+    [answer(429, "1"), false],
+    [{ sentAt: 0, respondedAt: 2, httpStatus: 0, error: "network: connection reset" }, false],
+  ])("%o is a refusal: %p", (record, expected) => {
+    expect(isRefusal(record)).toBe(expected);
+  });
+
+  const records: OrderRecord[] = [
+    { sentAt: 0, respondedAt: 400, httpStatus: 201, orderId: "a", terminalAt: 450, terminalStatus: "PaymentCompleted" },
+    { sentAt: 100, respondedAt: 105, httpStatus: 503, error: "HTTP 503", retryAfter: "1" },
+    { sentAt: 200, respondedAt: 230, httpStatus: 503, error: "HTTP 503", retryAfter: "2" },
+    { sentAt: 300, respondedAt: 310, httpStatus: 503, error: "HTTP 503" },
+    { sentAt: 400, respondedAt: 900, httpStatus: 0, error: "network: socket closed" },
+    { sentAt: 500, respondedAt: 520, httpStatus: 500, error: "HTTP 500", retryAfter: "1" },
+  ];
+
+  test("with --overload a refusal is counted apart and is no error; everything else still is", () => {
+    const summary = summarizeRun(records, { refusalsExpected: true });
+    expect(summary).toMatchObject({ sent: 6, accepted: 1, refused: 2, rejected: { "HTTP 503": 1, "network: socket closed": 1, "HTTP 500": 1 }, errors: 3 });
+    expect(summary.refusedHttp).toMatchObject({ count: 2, p50: 5, p99: 30, max: 30 });
+    expect(summary.http).toMatchObject({ count: 1, p99: 400 });
+  });
+
+  test("without --overload a refusal remains an error, named as one", () => {
+    const summary = summarizeRun(records);
+    expect(summary).toMatchObject({ refused: 2, rejected: { [refusalKind]: 2, "HTTP 503": 1, "network: socket closed": 1, "HTTP 500": 1 }, errors: 5 });
+  });
+
+  test("accepted and refused per second run over the send window (first send → last send)", () => {
+    const summary = summarizeRun(records, { refusalsExpected: true });
+    expect(summary.sendWindowMs).toBe(500);
+    expect(summary.acceptedPerSecondOfWindow).toBeCloseTo(2); // 1 in 0.5 s
+    expect(summary.refusedPerSecondOfWindow).toBeCloseTo(4); // 2 in 0.5 s
+    expect(summarizeRun([records[0]!]).acceptedPerSecondOfWindow).toBe(0); // one send: no window
+  });
+});
+
+describe("acceptedP99ByMinute", () => {
+  const accepted = (sentAt: number, ms: number): OrderRecord => ({ sentAt, respondedAt: sentAt + ms, httpStatus: 201, orderId: `o${sentAt}` });
+
+  test("groups the accepted orders by the minute they were sent in, from the start", () => {
+    const start = 1_000;
+    const records: OrderRecord[] = [
+      ...Array.from({ length: 100 }, (_, index) => accepted(start + index * 100, index + 1)), // minute 0: 1..100 ms
+      accepted(start + 60_000, 7), // minute 1 starts exactly 60 s in
+      accepted(start + 119_999, 9),
+      { sentAt: start + 130_000, respondedAt: start + 130_001, httpStatus: 503, retryAfter: "1" }, // minute 2: refused only
+      accepted(start + 185_000, 40), // minute 3, a partial one
+    ];
+    const byMinute = acceptedP99ByMinute(records, start);
+    expect(byMinute).toHaveLength(4);
+    expect(byMinute[0]).toBe(99);
+    expect(byMinute[1]).toBe(9);
+    expect(byMinute[2]).toBeNaN();
+    expect(byMinute[3]).toBe(40);
+  });
+
+  test("no accepted order: no minutes", () => {
+    expect(acceptedP99ByMinute([], 0)).toEqual([]);
   });
 });

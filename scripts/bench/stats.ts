@@ -46,6 +46,8 @@ export interface OrderRecord {
   httpStatus: number;
   /** Set when the order was not accepted: "HTTP 500", "network: …". */
   error?: string;
+  /** The Retry-After header of an answer other than 201, when it had one. */
+  retryAfter?: string;
   orderId?: string;
   /** When its terminal status arrived on the WebSocket (possibly before `respondedAt`). */
   terminalAt?: number;
@@ -61,8 +63,10 @@ export interface RunSummary {
   failedInsufficient: number;
   /** PaymentFailed for any other reason, by reason. */
   failedOther: Record<string, number>;
-  /** Sent but not accepted, by kind ("HTTP 500", "network: …"). */
+  /** Sent but not accepted, by kind ("HTTP 500", "network: …"); refusals too, unless they were expected. */
   rejected: Record<string, number>;
+  /** Refusals (`isRefusal`), expected or not. */
+  refused: number;
   /** Accepted but no terminal status within the timeout. */
   stuck: number;
   /** Rejected + stuck + failed for a reason other than insufficient funds. */
@@ -77,12 +81,35 @@ export interface RunSummary {
   endToEnd: Distribution | undefined;
   /** HTTP latency of the accepted POSTs. */
   http: Distribution | undefined;
+  /** HTTP latency of the refusals. */
+  refusedHttp: Distribution | undefined;
+  /** First send → last send, ms: the window the load was offered over. */
+  sendWindowMs: number;
+  /** Accepted orders ÷ the send window. */
+  acceptedPerSecondOfWindow: number;
+  /** Refusals ÷ the send window. */
+  refusedPerSecondOfWindow: number;
 }
 
-export function summarizeRun(records: readonly OrderRecord[]): RunSummary {
+/**
+ * A refusal: the server said it is too busy right now and nothing was done (503 with a
+ * Retry-After of whole seconds). Any other answer that is not 201, a 503 without a usable
+ * Retry-After, or a request that got no answer at all, is not one.
+ */
+export function isRefusal(record: OrderRecord): boolean {
+  return record.orderId === undefined && record.httpStatus === 503 && /^\d+$/.test(record.retryAfter?.trim() ?? "");
+}
+
+/** How a refusal reads among the rejected kinds when refusals are not expected. */
+export const refusalKind = "HTTP 503 with Retry-After (refused: overloaded)";
+
+/** `refusalsExpected` (--overload): refusals are counted apart and are not errors. */
+export function summarizeRun(records: readonly OrderRecord[], { refusalsExpected = false } = {}): RunSummary {
   const accepted = records.filter((record) => record.orderId !== undefined);
   const terminal = accepted.filter((record) => record.terminalAt !== undefined);
-  const rejected = tally(records.filter((record) => record.orderId === undefined).map((record) => record.error ?? `HTTP ${record.httpStatus}`));
+  const refusals = records.filter(isRefusal);
+  const notAccepted = records.filter((record) => record.orderId === undefined && !(refusalsExpected && isRefusal(record)));
+  const rejected = tally(notAccepted.map((record) => (isRefusal(record) ? refusalKind : (record.error ?? `HTTP ${record.httpStatus}`))));
   const failed = terminal.filter((record) => record.terminalStatus === "PaymentFailed");
   const failedOther = tally(failed.filter((record) => record.failureReason !== "insufficient_funds").map((record) => record.failureReason ?? "(no reason)"));
   const firstSend = extreme(records.map((record) => record.sentAt), Math.min);
@@ -90,6 +117,8 @@ export function summarizeRun(records: readonly OrderRecord[]): RunSummary {
   const lastTerminal = extreme(terminal.map((record) => record.terminalAt!), Math.max);
   const stuck = accepted.length - terminal.length;
   const otherFailures = sum(Object.values(failedOther));
+  const sendWindowMs = records.length > 0 ? extreme(records.map((record) => record.sentAt), Math.max) - firstSend : 0;
+  const perSecondOfWindow = (count: number) => (sendWindowMs > 0 ? (count * 1000) / sendWindowMs : 0);
   return {
     sent: records.length,
     accepted: accepted.length,
@@ -97,6 +126,7 @@ export function summarizeRun(records: readonly OrderRecord[]): RunSummary {
     failedInsufficient: failed.length - otherFailures,
     failedOther,
     rejected,
+    refused: refusals.length,
     stuck,
     errors: sum(Object.values(rejected)) + stuck + otherFailures,
     acceptedPerSecond: rate(accepted.length, extreme(accepted.map((record) => record.respondedAt), Math.max)),
@@ -104,7 +134,25 @@ export function summarizeRun(records: readonly OrderRecord[]): RunSummary {
     spanMs: terminal.length > 0 ? lastTerminal - firstSend : 0,
     endToEnd: distribution(terminal.map((record) => record.terminalAt! - record.sentAt)),
     http: distribution(accepted.map((record) => record.respondedAt - record.sentAt)),
+    refusedHttp: distribution(refusals.map((record) => record.respondedAt - record.sentAt)),
+    sendWindowMs,
+    acceptedPerSecondOfWindow: perSecondOfWindow(accepted.length),
+    refusedPerSecondOfWindow: perSecondOfWindow(refusals.length),
   };
+}
+
+/**
+ * The p99 answer time of the accepted orders sent in each minute from `start` (index 0: the first
+ * minute); NaN for a minute in which none was accepted. The last minute may be a partial one.
+ */
+export function acceptedP99ByMinute(records: readonly OrderRecord[], start: number): number[] {
+  const byMinute: number[][] = [];
+  for (const record of records) {
+    if (record.orderId === undefined) continue;
+    const minute = Math.max(0, Math.floor((record.sentAt - start) / 60_000));
+    (byMinute[minute] ??= []).push(record.respondedAt - record.sentAt);
+  }
+  return Array.from(byMinute, (values) => distribution(values ?? [])?.p99 ?? Number.NaN);
 }
 
 function tally(keys: string[]): Record<string, number> {

@@ -12,9 +12,15 @@ export interface RunningSystem {
   ordersUrl: string;
   paymentsUrl: string;
   logFiles: string[];
-  /** The process ids, for the CPU accounting. */
+  /** The process ids, for the CPU accounting; kept current: a restarted process's id replaces the old one in place. */
   pids: number[];
-  /** SIGTERM to each process, SIGKILL after 10 s; returns one line per process that did not exit 0. */
+  /** Each process's name ("mono", or "orders" and "payments") and current id. */
+  processes(): { name: string; pid: number }[];
+  /** SIGTERM to one process, SIGKILL after 10 s; resolves once it exited. One that did not exit 0 is a line of `stop`'s result. */
+  stopProcess(name: string): Promise<void>;
+  /** Starts a stopped process again, with the same settings, port and log file; resolves once it answers `/health/ready`. */
+  startProcess(name: string): Promise<void>;
+  /** SIGTERM to each process, SIGKILL after 10 s; returns one line per process that did not exit 0 (now or when stopped before). */
   stop(): Promise<string[]>;
 }
 
@@ -22,6 +28,7 @@ interface Child {
   name: string;
   url: string;
   logFile: string;
+  env: Record<string, string>;
   process: Subprocess;
 }
 
@@ -35,35 +42,67 @@ export async function startSystem(options: BenchOptions, workDir: string, extraE
           { name: "orders", env: { MODE: "orders", PORT: String(port) } },
           { name: "payments", env: { MODE: "payments", PORT: String(port + 1) } },
         ];
-  const children: Child[] = specs.map(({ name, env }) => {
-    const logFile = join(workDir, `${name}.log`);
+  const spawn = (name: string, env: Record<string, string>, logFile: string) => {
     const fd = openSync(logFile, "a");
     const profile = options.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-    const child = Bun.spawn([process.execPath, ...profile, "main.ts"], {
-      cwd: root,
-      env: { ...baseEnv(options, workDir), ...extraEnv, ...env },
-      stdin: "ignore",
-      stdout: fd,
-      stderr: fd,
-      // A process group of its own: a Ctrl-C reaches only the bench, which then stops each child once.
-      detached: true,
-    });
-    closeSync(fd);
-    return { name, url: `http://127.0.0.1:${env.PORT}`, logFile, process: child };
+    try {
+      return Bun.spawn([process.execPath, ...profile, "main.ts"], {
+        cwd: root,
+        env,
+        stdin: "ignore",
+        stdout: fd,
+        stderr: fd,
+        // A process group of its own: a Ctrl-C reaches only the bench, which then stops each child once.
+        detached: true,
+      });
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const children: Child[] = specs.map(({ name, env: own }) => {
+    const logFile = join(workDir, `${name}.log`);
+    const env = { ...baseEnv(options, workDir), ...extraEnv, ...own };
+    return { name, url: `http://127.0.0.1:${own.PORT}`, logFile, env, process: spawn(name, env, logFile) };
   });
-  const stop = () => Promise.all(children.map(stopChild)).then((lines) => lines.filter((line): line is string => line !== undefined));
+  const notes: string[] = [];
+  // Processes stopped by `stopProcess` and not started again: their line, if any, is in `notes`.
+  const stopped = new WeakSet<Subprocess>();
+  const stop = async () => {
+    const lines = await Promise.all(children.filter((child) => !stopped.has(child.process)).map(stopChild));
+    return [...notes, ...lines.filter((line): line is string => line !== undefined)];
+  };
   try {
     await Promise.all(children.map(waitReady));
   } catch (error) {
     await stop();
     throw error;
   }
+  const pids = children.map((child) => child.process.pid);
+  const named = (name: string) => {
+    const child = children.find((candidate) => candidate.name === name);
+    if (!child) throw new Error(`no process named ${name} (running: ${children.map((each) => each.name).join(", ")})`);
+    return child;
+  };
   const [orders, payments = orders] = children as [Child, Child?];
   return {
     ordersUrl: orders.url,
     paymentsUrl: payments.url,
     logFiles: children.map(({ logFile }) => logFile),
-    pids: children.map((child) => child.process.pid),
+    pids,
+    processes: () => children.map(({ name, process: child }) => ({ name, pid: child.pid })),
+    async stopProcess(name) {
+      const child = named(name);
+      stopped.add(child.process);
+      const note = await stopChild(child);
+      if (note) notes.push(note);
+    },
+    async startProcess(name) {
+      const child = named(name);
+      if (child.process.exitCode === null && child.process.signalCode === null) throw new Error(`${name} is still running`);
+      child.process = spawn(name, child.env, child.logFile);
+      pids[children.indexOf(child)] = child.process.pid;
+      await waitReady(child);
+    },
     stop,
   };
 }

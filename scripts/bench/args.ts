@@ -110,8 +110,9 @@ Scenarios (at most one; each needs --rate):
                              ${outageStartSeconds} + S s
 
 The system gets its own settings only, plus any OTEL_*, *_RETENTION, REDIS_PARTITION_LEASE,
-ORDER_INTAKE_WINDOW and MIMALLOC_* variables set for the bench (to compare a run with tracing on,
-short retention windows or another intake window). Every run reports the CPU time per order over the measured window (warm-up excluded): the whole
+ORDER_INTAKE_* (window and queue bounds), REQUEST_MAX_* and MIMALLOC_* variables set for the bench
+(to compare a run with tracing on, short retention windows, another intake window or other queue
+bounds). Every run reports the CPU time per order over the measured window (warm-up excluded): the whole
 machine's from /proc/stat, and split per process (Gozon, PostgreSQL, Redis, the bench client).`;
 
 const flags = ["mode", "bus", "db", "orders", "concurrency", "rate", "duration", "users", "port", "timeout", "warmup", "reference", "cpu-prof", "overload", "soak", "payments-outage"] as const;

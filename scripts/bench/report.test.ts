@@ -55,9 +55,9 @@ describe("CPU per order and the reference in the report", () => {
 });
 
 describe("what the bench hands to the system", () => {
-  test("tracing, retention, lease, intake window and allocator settings go through; nothing else of the caller's environment does", async () => {
+  test("tracing, retention, lease, intake window, queue bounds and allocator settings go through; nothing else of the caller's environment does", async () => {
     const { tunables } = await import("./system");
-    for (const name of ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "INBOX_RETENTION", "OUTBOX_RETENTION", "REDIS_PARTITION_LEASE", "ORDER_INTAKE_WINDOW", "MIMALLOC_PURGE_DELAY"]) {
+    for (const name of ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "INBOX_RETENTION", "OUTBOX_RETENTION", "REDIS_PARTITION_LEASE", "ORDER_INTAKE_WINDOW", "ORDER_INTAKE_MAX_QUEUE", "ORDER_INTAKE_MAX_WAIT", "REQUEST_MAX_QUEUE", "REQUEST_MAX_WAIT", "MIMALLOC_PURGE_DELAY"]) {
       expect(tunables.test(name)).toBe(true);
     }
     for (const name of ["AUTH", "JWT_SECRET", "DATABASE_URL", "MODE", "PORT", "XOTEL_X", "INBOX_RETENTION_X"]) expect(tunables.test(name)).toBe(false);

@@ -36,6 +36,17 @@ export interface RetentionSettings {
 /** The defaults of the retention settings, as an operator would write them. */
 export const retentionDefaults = { INBOX_RETENTION: "7d", IDEMPOTENCY_KEY_RETENTION: "24h", OUTBOX_RETENTION: "1h", DEAD_LETTER_RETENTION: "30d" } as const;
 
+/** Caps on the live WebSockets of one process; one more is closed as soon as it opens, saying why. */
+export interface WebSocketLimits {
+  /** Open sockets per user (each tab or device of the status page is one). */
+  perUser: number;
+  /** Open sockets in all. */
+  total: number;
+}
+
+/** WEBSOCKET_MAX_PER_USER and WEBSOCKET_MAX_TOTAL when unset. */
+export const webSocketLimitDefaults: Readonly<WebSocketLimits> = { perUser: 10, total: 10_000 };
+
 export interface Config {
   mode: Mode;
   /** The modules this process runs: both in mono, one in a split mode. */
@@ -51,6 +62,7 @@ export interface Config {
   /** Browser origins allowed to call this process's /api routes from another origin (CORS). */
   corsOrigins: string[];
   auth: AuthConfig;
+  webSocketLimits: WebSocketLimits;
   retention: RetentionSettings;
   /** Orders' group-commit window (ORDER_INTAKE_WINDOW) in ms; undefined: the intake's default (25 ms). */
   orderIntakeWindowMs: number | undefined;
@@ -84,6 +96,13 @@ const port = z
   .regex(/^\d{1,5}$/, portMessage)
   .transform(Number)
   .refine((value) => value <= 65_535, portMessage);
+
+const countMessage = "expected a whole number from 1 to 1000000";
+const count = z
+  .string()
+  .regex(/^\d{1,7}$/, countMessage)
+  .transform(Number)
+  .refine((value) => value >= 1 && value <= 1_000_000, countMessage);
 
 const brokerPattern = /^(\[[0-9a-f:.]+\]|[^\s:[\]]+):\d{1,5}$/i;
 const brokers = z
@@ -126,6 +145,8 @@ const environment = z.object({
   // The status page (orders) calls payments there when this process does not run payments itself.
   PAYMENTS_PUBLIC_URL: publicUrl.optional(),
   CORS_ORIGINS: origins.default([]),
+  WEBSOCKET_MAX_PER_USER: count.default(webSocketLimitDefaults.perUser),
+  WEBSOCKET_MAX_TOTAL: count.default(webSocketLimitDefaults.total),
   AUTH: oneOf(["none", "jwt"]).default("none"),
   // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
   JWT_SECRET: z.string().min(32, "expected at least 32 characters (HS256 needs a 256-bit key)").optional(),
@@ -160,6 +181,9 @@ function checkCombinations(env: Environment, context: z.RefinementCtx): void {
   if (env.JWT_SECRET && env.JWT_JWKS_URL) {
     problem("JWT_JWKS_URL", "expected only one of JWT_SECRET or JWT_JWKS_URL");
   }
+  if (env.WEBSOCKET_MAX_PER_USER > env.WEBSOCKET_MAX_TOTAL) {
+    problem("WEBSOCKET_MAX_PER_USER", `expected at most WEBSOCKET_MAX_TOTAL (${env.WEBSOCKET_MAX_TOTAL})`);
+  }
   checkTracing(env, problem);
 }
 
@@ -181,6 +205,7 @@ function resolve(env: Environment): Config {
     },
     corsOrigins: env.CORS_ORIGINS,
     auth: resolveAuth(env),
+    webSocketLimits: { perUser: env.WEBSOCKET_MAX_PER_USER, total: env.WEBSOCKET_MAX_TOTAL },
     retention: resolveRetention(env),
     orderIntakeWindowMs: env.ORDER_INTAKE_WINDOW,
     logLevel: env.LOG_LEVEL,

@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import { websocket } from "hono/bun";
 import { createBus } from "./bus";
 import type { Config, ModuleName } from "./config";
 import { createDatabase } from "./db";
 import { authRoutes, createAuthPolicy } from "./http/auth";
 import { createApp, type ReadinessProbe } from "./http/create-app";
 import { servicesRoutes } from "./http/services";
+import { webSocketHandler } from "./http/websockets";
 import { createLogger, type Logger } from "./logger";
 import type { DeadLetterStore } from "./messaging/dead-letters/dead-letter-store";
 import { deadLetterRoutes } from "./messaging/dead-letters/dead-letters.routes";
@@ -77,7 +77,7 @@ export async function startServer(config: Config, factories: ModuleFactories, op
     app.route("/", servicesRoutes(config.publicUrls));
     const deadLetterStores: DeadLetterStore[] = [];
     for (const { name, db } of databases) {
-      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, orderIntakeWindowMs: config.orderIntakeWindowMs, tracing });
+      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, webSocketLimits: config.webSocketLimits, orderIntakeWindowMs: config.orderIntakeWindowMs, tracing });
       app.route("/", module.routes);
       if (module.deadLetters) deadLetterStores.push(module.deadLetters);
       await module.start();
@@ -86,7 +86,7 @@ export async function startServer(config: Config, factories: ModuleFactories, op
     // One admin route set over every module's dead letters (in mono, listed together).
     if (deadLetterStores.length > 0) app.route("/", deadLetterRoutes(deadLetterStores, auth));
 
-    const server = Bun.serve({ port: config.port, fetch: app.fetch, websocket });
+    const server = Bun.serve({ port: config.port, fetch: app.fetch, websocket: webSocketHandler });
     cleanups.push({ what: "HTTP server", run: () => stopServing(server) });
     const databaseKinds = [...new Set(databases.map(({ db }) => db.kind))].join("+");
     logger.info(`listening on :${server.port} (mode=${config.mode}, bus=${config.bus.kind}, db=${databaseKinds})`, {

@@ -13,6 +13,8 @@ export interface Caller {
   userId: string;
   /** The token's `roles` claim holds "admin": may act for any user. */
   admin: boolean;
+  /** When the token stops being accepted (ms since the epoch, from its `exp`): a WebSocket it opened closes then. */
+  expiresAt: number;
 }
 
 export type JwtAuthConfig = Extract<AuthConfig, { kind: "jwt" }>;
@@ -91,7 +93,7 @@ export function callerFromClaims(payload: JWTPayload): Caller {
   if (typeof payload.exp !== "number") throw new UnusableClaims("it has no exp claim");
   if (typeof payload.sub !== "string" || !uuid.test(payload.sub)) throw new UnusableClaims("its sub claim is not a user id (a UUID)");
   const roles: unknown = payload.roles;
-  return { userId: payload.sub.toLowerCase(), admin: Array.isArray(roles) && roles.includes("admin") };
+  return { userId: payload.sub.toLowerCase(), admin: Array.isArray(roles) && roles.includes("admin"), expiresAt: payload.exp * 1_000 };
 }
 
 /** Why a token was refused, in words safe to send back: Hono's own messages quote the token. */

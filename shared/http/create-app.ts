@@ -11,6 +11,7 @@ import { routePath } from "hono/route";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
+import { webSocketOriginCheck } from "./websockets";
 import { HttpProblem, ProblemSchema, problemContentType, problemResponse, statusTitle, validationProblem } from "./problem";
 
 /** Largest request body on /api (bytes); a bigger one is refused with 413 before it is read whole. */
@@ -30,7 +31,7 @@ export interface CreateAppOptions {
   probeTimeoutMs?: number;
   /** When given: every request is counted and timed, and `GET /metrics` serves the registry. */
   metrics?: Metrics;
-  /** Browser origins that may call `/api` from another origin (CORS); none by default. */
+  /** Browser origins that may call `/api` and open WebSockets from another origin (CORS); none by default. */
   corsOrigins?: string[];
   /** When given (tracing on): runs first, around everything else, e.g. a server span per request. */
   serverSpans?: MiddlewareHandler;
@@ -82,6 +83,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     // Before the body limit, so a preflight is answered as such. Bearer tokens, not cookies: no credentials.
     app.use("/api/*", cors({ origin: options.corsOrigins, allowMethods: ["GET", "POST"], allowHeaders: ["authorization", "content-type", "idempotency-key"], maxAge: 600 }));
   }
+  app.use("*", webSocketOriginCheck(options.corsOrigins ?? []));
   app.use(
     "/api/*",
     bodyLimit({

@@ -71,7 +71,9 @@ export async function startServer(config: Config, factories: ModuleFactories, op
 
     const readiness: Record<string, ReadinessProbe> = { bus: () => bus.ping() };
     for (const { name, db } of databases) readiness[`${name} database`] = () => db.ping();
-    const app = createApp({ logger, readiness, metrics, corsOrigins: config.corsOrigins, serverSpans: tracing.httpMiddleware() });
+    // The page calls the other module's API there when this process does not run it (PAYMENTS_PUBLIC_URL).
+    const connectSources = Object.values(config.publicUrls).flatMap((url) => (url ? [new URL(url).origin] : []));
+    const app = createApp({ logger, readiness, metrics, corsOrigins: config.corsOrigins, connectSources, serverSpans: tracing.httpMiddleware() });
     const auth = createAuthPolicy(config.auth, { logger: logger.child({ component: "auth" }) });
     app.route("/", authRoutes(auth));
     app.route("/", servicesRoutes(config.publicUrls));

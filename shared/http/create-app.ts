@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { OpenAPIHono, createRoute, z, type Hook } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
 import type { MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { getPath } from "hono/utils/url";
@@ -33,6 +34,8 @@ export interface CreateAppOptions {
   metrics?: Metrics;
   /** Browser origins that may call `/api` and open WebSockets from another origin (CORS); none by default. */
   corsOrigins?: string[];
+  /** Origins other than its own that this process's pages call (the payments API in split mode). */
+  connectSources?: string[];
   /** When given (tracing on): runs first, around everything else, e.g. a server span per request. */
   serverSpans?: MiddlewareHandler;
 }
@@ -78,6 +81,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
   );
 
   if (options.serverSpans) app.use("*", options.serverSpans);
+  app.use("*", securityHeaders(options.connectSources ?? []));
   if (options.metrics) mountMetrics(app, options.metrics);
   if (options.corsOrigins?.length) {
     // Before the body limit, so a preflight is answered as such. Bearer tokens, not cookies: no credentials.
@@ -97,6 +101,31 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
   app.get("/openapi.json", (c) => c.json(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Gozon", version: packageJson.version } })));
   mountSwaggerUi(app);
   return app;
+}
+
+/**
+ * What a browser may do with any answer: run scripts, styles and images of this origin only (no
+ * inline script, no eval), call this origin (its WebSockets too) and `connectSources`, never be
+ * framed, never sniff a type. Hono's defaults otherwise, but no Strict-Transport-Security: whether
+ * a host is HTTPS-only, with its subdomains, is for the TLS front (a proxy) to declare.
+ */
+function securityHeaders(connectSources: string[]): MiddlewareHandler {
+  return secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      // Swagger UI draws some icons as data: images.
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'", ...connectSources],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    xFrameOptions: "DENY",
+    strictTransportSecurity: false,
+  });
 }
 
 const locations: Record<string, string> = { json: "body", form: "body", param: "path", query: "query", header: "header", cookie: "cookie" };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sign } from "hono/jwt";
 import type { Browser, BrowserContextOptions, Page } from "playwright-core";
 import { createOrdersModule } from "../../modules/orders/index";
 import { createPaymentsModule } from "../../modules/payments/index";
@@ -17,6 +18,7 @@ import { launchChromium } from "../support/chromium";
  * and on a phone, with AUTH=none and with AUTH=jwt (the token on the WebSocket in its header, never
  * in the URL). The page must raise no script error and no Content-Security-Policy violation.
  */
+const secret = "a-journey-test-secret-of-32-characters!";
 const cleanups: (() => Promise<unknown>)[] = [];
 let browser: Browser;
 
@@ -109,4 +111,34 @@ describe("the whole journey on the status page, without a reload", () => {
       expect(problems).toEqual([]);
     }, 60_000);
   }
+});
+
+describe("with AUTH=jwt, the token typed into the page", () => {
+  test("desktop: the same journey; the WebSocket carries the token in its header, never in its URL", async () => {
+    const jwt = await startSystem({ AUTH: "jwt", JWT_SECRET: secret });
+    const userId = randomUUID();
+    const token = await sign({ sub: userId, exp: Math.floor(Date.now() / 1_000) + 600 }, secret, "HS256");
+    const { page, problems, loads, socketUrls } = await openPage(desktop);
+    await page.goto(`${jwt}/`);
+    await page.waitForSelector("#token", { state: "visible" });
+    await page.fill("#user-id", userId);
+    await page.fill("#token", token);
+    await page.click("#user-form button[type=submit]");
+    await journey(page, false);
+    expect(socketUrls.length).toBeGreaterThan(0);
+    for (const url of socketUrls) expect(url).not.toContain(token.split(".")[1]!);
+    expect(loads()).toBe(1);
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
+
+describe("Swagger UI under the same Content-Security-Policy", () => {
+  test("/docs renders the operations, with no violation", async () => {
+    const docs = await startSystem({});
+    const { page, problems } = await openPage(desktop);
+    await page.goto(`${docs}/docs`);
+    await page.waitForSelector(`.opblock-summary-path[data-path="/api/orders"]`);
+    expect(await page.locator(".opblock").count()).toBeGreaterThan(5);
+    expect(problems).toEqual([]);
+  }, 60_000);
 });

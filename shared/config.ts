@@ -59,7 +59,7 @@ export interface Config {
   bus: BusConfig;
   /** Where browsers reach each module's API: "" for this process's own, a URL, or null if unknown. */
   publicUrls: Record<ModuleName, string | null>;
-  /** Browser origins allowed to call this process's /api routes from another origin (CORS). */
+  /** Browser origins allowed to call this process's /api routes, and open its WebSockets, from another origin (CORS). */
   corsOrigins: string[];
   auth: AuthConfig;
   webSocketLimits: WebSocketLimits;

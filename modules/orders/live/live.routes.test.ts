@@ -92,7 +92,7 @@ describe("AUTH=jwt: the token", () => {
   test("closes the socket when it expires (4401, saying why)", async () => {
     const live = await startLive({ auth: { kind: "jwt", key: { secret } } });
     const user = randomUUID();
-    const exp = seconds() + 2;
+    const exp = seconds() + 3;
     const client = watch(`${live.ws}/ws?userId=${user}&access_token=${await tokenFor(user, exp)}`);
     await opened(client);
     const reason = await closedWith(client, liveCloseCodes.tokenExpired, 10_000);

@@ -63,6 +63,17 @@ export const defaultQueueBounds: QueueBoundsSettings = {
 /** The defaults of the retention settings, as an operator would write them. */
 export const retentionDefaults = { INBOX_RETENTION: "7d", IDEMPOTENCY_KEY_RETENTION: "24h", OUTBOX_RETENTION: "1h", DEAD_LETTER_RETENTION: "30d" } as const;
 
+/** Caps on the live WebSockets of one process; one more is closed as soon as it opens, saying why. */
+export interface WebSocketLimits {
+  /** Open sockets per user (each tab or device of the status page is one). */
+  perUser: number;
+  /** Open sockets in all. */
+  total: number;
+}
+
+/** WEBSOCKET_MAX_PER_USER and WEBSOCKET_MAX_TOTAL when unset. */
+export const webSocketLimitDefaults: Readonly<WebSocketLimits> = { perUser: 10, total: 10_000 };
+
 export interface Config {
   mode: Mode;
   /** The modules this process runs: both in mono, one in a split mode. */
@@ -75,9 +86,10 @@ export interface Config {
   bus: BusConfig;
   /** Where browsers reach each module's API: "" for this process's own, a URL, or null if unknown. */
   publicUrls: Record<ModuleName, string | null>;
-  /** Browser origins allowed to call this process's /api routes from another origin (CORS). */
+  /** Browser origins allowed to call this process's /api routes, and open its WebSockets, from another origin (CORS). */
   corsOrigins: string[];
   auth: AuthConfig;
+  webSocketLimits: WebSocketLimits;
   retention: RetentionSettings;
   /** Orders' group-commit window (ORDER_INTAKE_WINDOW) in ms; undefined: the intake's default (25 ms). */
   orderIntakeWindowMs: number | undefined;
@@ -121,11 +133,12 @@ const port = z
   .transform(Number)
   .refine((value) => value <= 65_535, portMessage);
 
-const queueLength = z
+const countMessage = "expected a whole number from 1 to 1000000";
+const count = z
   .string()
-  .regex(/^\d{1,7}$/, "expected a whole number from 1 to 1000000")
+  .regex(/^\d{1,7}$/, countMessage)
   .transform(Number)
-  .refine((value) => value >= 1 && value <= 1_000_000, "expected a whole number from 1 to 1000000");
+  .refine((value) => value >= 1 && value <= 1_000_000, countMessage);
 const queueWait = durationSetting.refine((ms) => ms <= 60_000, "expected at most 60s (a request admitted under load may wait this long)");
 
 const brokerPattern = /^(\[[0-9a-f:.]+\]|[^\s:[\]]+):\d{1,5}$/i;
@@ -160,9 +173,9 @@ const environment = z.object({
   // Orders' group-commit window: under load an order may wait this long for the orders placed with it.
   ORDER_INTAKE_WINDOW: durationSetting.refine((ms) => ms <= 1_000, "expected at most 1s (an order placed under load may wait this long)").optional(),
   // Past either bound of a queue, a request is refused at once with 503 and Retry-After.
-  ORDER_INTAKE_MAX_QUEUE: queueLength.optional(),
+  ORDER_INTAKE_MAX_QUEUE: count.optional(),
   ORDER_INTAKE_MAX_WAIT: queueWait.optional(),
-  REQUEST_MAX_QUEUE: queueLength.optional(),
+  REQUEST_MAX_QUEUE: count.optional(),
   REQUEST_MAX_WAIT: queueWait.optional(),
   KAFKA_BROKERS: brokers.default(["127.0.0.1:9092"]),
   KAFKA_SSL: z
@@ -174,6 +187,8 @@ const environment = z.object({
   // The status page (orders) calls payments there when this process does not run payments itself.
   PAYMENTS_PUBLIC_URL: publicUrl.optional(),
   CORS_ORIGINS: origins.default([]),
+  WEBSOCKET_MAX_PER_USER: count.default(webSocketLimitDefaults.perUser),
+  WEBSOCKET_MAX_TOTAL: count.default(webSocketLimitDefaults.total),
   AUTH: oneOf(["none", "jwt"]).default("none"),
   // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
   JWT_SECRET: z.string().min(32, "expected at least 32 characters (HS256 needs a 256-bit key)").optional(),
@@ -216,6 +231,9 @@ function checkCombinations(env: Environment, context: z.RefinementCtx): void {
   // checks, a token it issued for another application (or by another of its issuers) would pass.
   if (env.JWT_JWKS_URL && !env.JWT_ISSUER) problem("JWT_ISSUER", "required with JWT_JWKS_URL: the iss of the identity provider's tokens");
   if (env.JWT_JWKS_URL && !env.JWT_AUDIENCE) problem("JWT_AUDIENCE", "required with JWT_JWKS_URL: the aud the identity provider puts in tokens for this service");
+  if (env.WEBSOCKET_MAX_PER_USER > env.WEBSOCKET_MAX_TOTAL) {
+    problem("WEBSOCKET_MAX_PER_USER", `expected at most WEBSOCKET_MAX_TOTAL (${env.WEBSOCKET_MAX_TOTAL})`);
+  }
   checkTracing(env, problem);
 }
 
@@ -237,6 +255,7 @@ function resolve(env: Environment): Config {
     },
     corsOrigins: env.CORS_ORIGINS,
     auth: resolveAuth(env),
+    webSocketLimits: { perUser: env.WEBSOCKET_MAX_PER_USER, total: env.WEBSOCKET_MAX_TOTAL },
     retention: resolveRetention(env),
     orderIntakeWindowMs: env.ORDER_INTAKE_WINDOW,
     queueBounds: {

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Admission } from "./admission/admission";
 import type { Bus } from "./bus/bus";
-import type { QueueBoundsSettings, RetentionSettings } from "./config";
+import type { QueueBoundsSettings, RetentionSettings, WebSocketLimits } from "./config";
 import type { Database } from "./db";
 import type { AuthPolicy } from "./http/auth";
 import type { Logger } from "./logger";
@@ -21,6 +21,8 @@ export interface ModulePorts {
   auth: AuthPolicy;
   /** How long processed rows are kept (the module's retention job deletes what is older). */
   retention: RetentionSettings;
+  /** Caps on the live WebSockets a module serves (WEBSOCKET_MAX_*); undefined: their defaults. */
+  webSocketLimits?: WebSocketLimits;
   /** Orders' group-commit window in ms (ORDER_INTAKE_WINDOW); undefined: its default. Payments ignores it. */
   orderIntakeWindowMs?: number;
   /**

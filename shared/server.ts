@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { websocket } from "hono/bun";
 import { Admission } from "./admission/admission";
 import { createBus } from "./bus";
 import type { Config, ModuleName } from "./config";
@@ -7,6 +6,7 @@ import { createDatabase } from "./db";
 import { authRoutes, createAuthPolicy } from "./http/auth";
 import { createApp, type ReadinessProbe } from "./http/create-app";
 import { servicesRoutes } from "./http/services";
+import { webSocketHandler } from "./http/websockets";
 import { createLogger, type Logger } from "./logger";
 import type { DeadLetterStore } from "./messaging/dead-letters/dead-letter-store";
 import { deadLetterRoutes } from "./messaging/dead-letters/dead-letters.routes";
@@ -75,13 +75,15 @@ export async function startServer(config: Config, factories: ModuleFactories, op
 
     const readiness: Record<string, ReadinessProbe> = { bus: () => bus.ping() };
     for (const { name, db } of databases) readiness[`${name} database`] = () => db.ping();
-    const app = createApp({ logger, readiness, metrics, admission, corsOrigins: config.corsOrigins, serverSpans: tracing.httpMiddleware() });
+    // The page calls the other module's API there when this process does not run it (PAYMENTS_PUBLIC_URL).
+    const connectSources = Object.values(config.publicUrls).flatMap((url) => (url ? [new URL(url).origin] : []));
+    const app = createApp({ logger, readiness, metrics, admission, corsOrigins: config.corsOrigins, connectSources, serverSpans: tracing.httpMiddleware() });
     const auth = createAuthPolicy(config.auth, { logger: logger.child({ component: "auth" }) });
     app.route("/", authRoutes(auth));
     app.route("/", servicesRoutes(config.publicUrls));
     const deadLetterStores: DeadLetterStore[] = [];
     for (const { name, db } of databases) {
-      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, orderIntakeWindowMs: config.orderIntakeWindowMs, admission, queueBounds: config.queueBounds, tracing });
+      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, webSocketLimits: config.webSocketLimits, orderIntakeWindowMs: config.orderIntakeWindowMs, admission, queueBounds: config.queueBounds, tracing });
       app.route("/", module.routes);
       if (module.deadLetters) deadLetterStores.push(module.deadLetters);
       await module.start();
@@ -90,7 +92,7 @@ export async function startServer(config: Config, factories: ModuleFactories, op
     // One admin route set over every module's dead letters (in mono, listed together).
     if (deadLetterStores.length > 0) app.route("/", deadLetterRoutes(deadLetterStores, auth));
 
-    const server = Bun.serve({ port: config.port, fetch: app.fetch, websocket });
+    const server = Bun.serve({ port: config.port, fetch: app.fetch, websocket: webSocketHandler });
     cleanups.push({ what: "HTTP server", run: () => stopServing(server) });
     const databaseKinds = [...new Set(databases.map(({ db }) => db.kind))].join("+");
     logger.info(`listening on :${server.port} (mode=${config.mode}, bus=${config.bus.kind}, db=${databaseKinds})`, {

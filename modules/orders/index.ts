@@ -35,7 +35,7 @@ export const ordersGroup = "orders";
 export function createOrdersModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
   const logger = ports.logger.child({ module: "orders" });
-  const hub = new OrderUpdatesHub(ports.bus, logger, ports.tracing);
+  const hub = new OrderUpdatesHub(ports.bus, logger, ports.tracing, ports.webSocketLimits);
   const messaging = new MessagingEndpoint({
     ports: { ...ports, logger },
     module: "orders",

@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 
 /**
- * The largest serialized envelope a consumer accepts (UTF-8 bytes). Ours stay far below it (the
- * biggest field, an order's description, is at most 1 000 characters); anything larger is poison,
- * refused before it is parsed, whatever it holds.
+ * The largest serialized envelope a consumer accepts (UTF-8 bytes). Ours stay below it (the
+ * biggest field, an order's description, is at most 2 000 bytes; a producer that batches splits
+ * by size); anything larger is poison, refused before it is parsed, whatever it holds.
  */
 export const maxEnvelopeBytes = 64 * 1024;
 

@@ -29,7 +29,7 @@ function build(config: AuthConfig) {
     return c.json({ userId }, 200);
   });
   routes.get("/api/unprotected/:userId", (c) => c.json({ may: auth.mayActFor(c, c.req.param("userId")) }));
-  routes.get("/ws", auth.authenticateQuery("access_token"), (c) => c.json({ caller: c.get("caller") ?? null }));
+  routes.get("/ws", auth.authenticateWebSocket("access_token"), (c) => c.json({ caller: c.get("caller") ?? null }));
   const app = createApp({ logger: createLogger({ write: () => {} }) });
   app.route("/", authRoutes(auth));
   app.route("/", routes);
@@ -121,11 +121,22 @@ describe("AUTH=jwt with an HS256 secret", () => {
     expect(response.headers.get("www-authenticate")).not.toContain(token.split(".")[1]!);
   });
 
-  test("the WebSocket form takes the token from the query", async () => {
+  test("the WebSocket form takes the token from Sec-WebSocket-Protocol (bearer, <JWT>) or the query, and knows when it expires", async () => {
     await expectUnauthorized(await app.request("/ws"));
     await expectUnauthorized(await app.request("/ws?access_token=nope"), "invalid_token");
-    const token = await tokenFor({ sub: alice });
-    expect(await (await app.request(`/ws?access_token=${token}`)).json()).toEqual({ caller: { userId: alice, admin: false } });
+    await expectUnauthorized(await app.request("/ws", { headers: { "sec-websocket-protocol": "bearer, nope" } }), "invalid_token");
+    const exp = inAnHour();
+    const token = await tokenFor({ sub: alice, exp });
+    // Accepted until its exp plus the clock skew allowed (30 s here): the socket closes then.
+    const caller = { userId: alice, admin: false, expiresAt: exp * 1_000 + 30_000 };
+    expect(await (await app.request(`/ws?access_token=${token}`)).json()).toEqual({ caller });
+    expect(await (await app.request("/ws", { headers: { "sec-websocket-protocol": `bearer, ${token}` } })).json()).toEqual({ caller });
+    // Any other form would have its first protocol, perhaps the token, answered back: refused.
+    for (const protocols of [token, `${token}, bearer`, "bearer", `bearer, ${token}, more`]) {
+      const response = await app.request("/ws", { headers: { "sec-websocket-protocol": protocols } });
+      expect(response.status, protocols).toBe(400);
+      expect(await response.text()).not.toContain(token);
+    }
   });
 
   test("a route that asks for the caller without protecting itself fails closed", async () => {

@@ -6,6 +6,7 @@ import { bearerTokenOf, callerFromClaims, createTokenVerifier, type Caller, type
 import { HttpProblem, ProblemSchema, problemContentType } from "./problem";
 import { KeySetUnavailable } from "./remote-key-set";
 import { ClaimsRefused } from "./token-claims";
+import { bearerProtocol, tokenOfProtocols } from "./websockets";
 
 export type { Caller } from "./bearer-token";
 
@@ -37,8 +38,12 @@ export interface AuthPolicy {
   protectAdmin<R extends RouteConfig>(route: R): R;
   /** The middleware `protect` adds, for routes outside OpenAPI: `Authorization: Bearer <JWT>`. */
   readonly authenticate: MiddlewareHandler;
-  /** The same, the token taken from the query parameter `name` (a browser's WebSocket cannot send headers). */
-  authenticateQuery(name: string): MiddlewareHandler;
+  /**
+   * The same for a WebSocket upgrade, whose browser client cannot send `Authorization`: the token
+   * from `Sec-WebSocket-Protocol: bearer, <JWT>` (see `bearerProtocol`), or else from the query
+   * parameter `name`. The caller's `expiresAt` says when the socket must close.
+   */
+  authenticateWebSocket(name: string): MiddlewareHandler;
   /** True when the request's caller may act for `userId`: their own id, or an admin (always with AUTH=none). */
   mayActFor(c: Context, userId: string): boolean;
   /** Throws a 403 problem unless the caller may act for `userId` (the caller named it: nothing leaks). */
@@ -56,7 +61,7 @@ export function createAuthPolicy(config: AuthConfig, options: { logger?: Logger 
       protect: (route) => route,
       protectAdmin: (route) => route,
       authenticate: (_c, next) => next(),
-      authenticateQuery: () => (_c, next) => next(),
+      authenticateWebSocket: () => (_c, next) => next(),
       mayActFor: () => true,
       assertMayActFor: () => {},
     };
@@ -95,19 +100,19 @@ class JwtPolicy implements AuthPolicy {
     const token = bearerTokenOf(header);
     if (!token) throw unauthorized('The Authorization header must be "Bearer <JWT>"', "invalid_request");
     try {
-      c.set("caller", callerFromClaims(await this.verifier.verify(token)));
+      c.set("caller", callerFromClaims(await this.verifier.verify(token), this.verifier.clockSkewMs));
     } catch (error) {
       throw this.refusal(error);
     }
     await next();
   };
 
-  authenticateQuery(name: string): MiddlewareHandler {
+  authenticateWebSocket(name: string): MiddlewareHandler {
     return async (c, next) => {
-      const token = c.req.query(name);
-      if (!token) throw unauthorized(`This endpoint needs a bearer token: ?${name}=<JWT>`);
+      const token = tokenOfProtocols(c.req.header("sec-websocket-protocol")) ?? c.req.query(name);
+      if (!token) throw unauthorized(`This endpoint needs a bearer token: Sec-WebSocket-Protocol: ${bearerProtocol}, <JWT> (or ?${name}=<JWT>)`);
       try {
-        c.set("caller", callerFromClaims(await this.verifier.verify(token)));
+        c.set("caller", callerFromClaims(await this.verifier.verify(token), this.verifier.clockSkewMs));
       } catch (error) {
         throw this.refusal(error);
       }
@@ -154,7 +159,7 @@ const authInfo = createRoute({
   summary: "Whether this server wants a bearer token (open: the status page asks it)",
   responses: {
     200: {
-      description: "`jwt`: send `Authorization: Bearer <JWT>` (WebSocket: `?access_token=`); `none`: no authentication",
+      description: "`jwt`: send `Authorization: Bearer <JWT>` (WebSocket: `Sec-WebSocket-Protocol: bearer, <JWT>` or `?access_token=`); `none`: no authentication",
       content: { "application/json": { schema: z.object({ auth: z.enum(["none", "jwt"]) }) } },
     },
   },

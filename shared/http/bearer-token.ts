@@ -12,6 +12,8 @@ export interface Caller {
   userId: string;
   /** The token's `roles` claim holds "admin": may act for any user. */
   admin: boolean;
+  /** When the token stops being accepted (ms since the epoch: its `exp` plus the clock skew allowed): a WebSocket it opened closes then. */
+  expiresAt: number;
 }
 
 export type JwtAuthConfig = Extract<AuthConfig, { kind: "jwt" }>;
@@ -30,6 +32,8 @@ export interface TokenVerifier {
    * token's sender.
    */
   verify(token: string): Promise<JWTPayload>;
+  /** How long after its `exp` a token is still accepted (JWT_CLOCK_SKEW), in ms. */
+  readonly clockSkewMs: number;
 }
 
 /** Every asymmetric algorithm Hono verifies; a JWKS key that names its `alg` pins the token to it. */
@@ -53,7 +57,7 @@ export function createTokenVerifier(config: JwtAuthConfig): TokenVerifier {
     verifySignature = async (token) =>
       verifyWithJwks(token, { keys: await keySet.keysFor(keyIdOf(token)), allowedAlgorithms: asymmetricAlgorithms, verification: signatureOnly });
   }
-  return { verify: async (token) => checkClaims(await verifySignature(token), rules, Date.now()) };
+  return { verify: async (token) => checkClaims(await verifySignature(token), rules, Date.now()), clockSkewMs: config.clockSkewMs };
 }
 
 /** The token in an `Authorization: Bearer <token>` header; undefined when there is none or it has another form. */
@@ -74,9 +78,12 @@ function keyIdOf(token: string): string | undefined {
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The caller a verified token names; `ClaimsRefused` when its `sub` is not a user id. */
-export function callerFromClaims(payload: JWTPayload): Caller {
+/**
+ * The caller a verified token names (its claims checked, so `exp` is there); `ClaimsRefused` when
+ * its `sub` is not a user id. It is accepted until `clockSkewMs` after its `exp`.
+ */
+export function callerFromClaims(payload: JWTPayload, clockSkewMs: number): Caller {
   if (typeof payload.sub !== "string" || !uuid.test(payload.sub)) throw new ClaimsRefused("its sub claim is not a user id (a UUID)");
   const roles: unknown = payload.roles;
-  return { userId: payload.sub.toLowerCase(), admin: Array.isArray(roles) && roles.includes("admin") };
+  return { userId: payload.sub.toLowerCase(), admin: Array.isArray(roles) && roles.includes("admin"), expiresAt: (payload.exp ?? 0) * 1_000 + clockSkewMs };
 }

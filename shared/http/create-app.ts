@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { OpenAPIHono, createRoute, z, type Hook } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { getPath } from "hono/utils/url";
@@ -13,6 +14,7 @@ import { OverloadedError, RequestAbandonedError } from "../admission/overloaded-
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
+import { webSocketOriginCheck } from "./websockets";
 import { HttpProblem, ProblemSchema, problemContentType, problemResponse, statusTitle, validationProblem } from "./problem";
 
 /** Largest request body on /api (bytes); a bigger one is refused with 413 before it is read whole. */
@@ -32,13 +34,15 @@ export interface CreateAppOptions {
   probeTimeoutMs?: number;
   /** When given: every request is counted and timed, and `GET /metrics` serves the registry. */
   metrics?: Metrics;
-  /** Browser origins that may call `/api` from another origin (CORS); none by default. */
+  /** Browser origins that may call `/api` and open WebSockets from another origin (CORS); none by default. */
   corsOrigins?: string[];
   /**
    * The process's bounded queues: a request one of them refuses is answered 503 with
    * `Retry-After` and counted per route, and `/health/ready` is 503 "overloaded" while any refuses.
    */
   admission?: Admission;
+  /** Origins other than its own that this process's pages call (the payments API in split mode). */
+  connectSources?: string[];
   /** When given (tracing on): runs first, around everything else, e.g. a server span per request. */
   serverSpans?: MiddlewareHandler;
 }
@@ -97,11 +101,13 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
   );
 
   if (options.serverSpans) app.use("*", options.serverSpans);
+  app.use("*", securityHeaders(options.connectSources ?? []));
   if (options.metrics) mountMetrics(app, options.metrics);
   if (options.corsOrigins?.length) {
     // Before the body limit, so a preflight is answered as such. Bearer tokens, not cookies: no credentials.
     app.use("/api/*", cors({ origin: options.corsOrigins, allowMethods: ["GET", "POST"], allowHeaders: ["authorization", "content-type", "idempotency-key"], maxAge: 600 }));
   }
+  app.use("*", webSocketOriginCheck(options.corsOrigins ?? []));
   app.use(
     "/api/*",
     bodyLimit({
@@ -115,6 +121,31 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
   app.get("/openapi.json", (c) => c.json(app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Gozon", version: packageJson.version } })));
   mountSwaggerUi(app);
   return app;
+}
+
+/**
+ * What a browser may do with any answer: run scripts, styles and images of this origin only (no
+ * inline script, no eval), call this origin (its WebSockets too) and `connectSources`, never be
+ * framed, never sniff a type. Hono's defaults otherwise, but no Strict-Transport-Security: whether
+ * a host is HTTPS-only, with its subdomains, is for the TLS front (a proxy) to declare.
+ */
+function securityHeaders(connectSources: string[]): MiddlewareHandler {
+  return secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      // Swagger UI draws some icons as data: images.
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'", ...connectSources],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    xFrameOptions: "DENY",
+    strictTransportSecurity: false,
+  });
 }
 
 const locations: Record<string, string> = { json: "body", form: "body", param: "path", query: "query", header: "header", cookie: "cookie" };

@@ -146,6 +146,8 @@ const badDescription = fc.oneof(
   fc.constant(""),
   fc.constantFrom(" ", "\t\n", "   "),
   fc.integer({ min: 1_001, max: 5_000 }).map((length) => "y".repeat(length)),
+  // Within 1 000 characters, over 2 000 bytes in UTF-8 ("☕" is three).
+  fc.integer({ min: 667, max: 1_000 }).map((length) => "☕".repeat(length)),
   fc.tuple(goodDescription, goodDescription).map(([a, b]) => `${a}\u0000${b}`),
   fc.tuple(goodDescription, fc.constantFrom("\ud800", "\udfff", "\udbff")).map(([a, lone]) => `${a}${lone}`),
   wrongType,

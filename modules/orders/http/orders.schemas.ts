@@ -7,6 +7,15 @@ export const uuidSchema = z
   .transform((id) => id.toLowerCase())
   .openapi({ example: "be578685-7963-4876-8809-58b38342468f" });
 
+/** An order's description: at most this many characters (UTF-16 code units, as a browser's `maxlength` counts)… */
+export const maxDescriptionLength = 1_000;
+/**
+ * …and at most this many bytes in UTF-8, which is what messages and rows carry (emoji and many
+ * scripts take 3 or 4 bytes a character). At this size twenty changes of an order fit in one
+ * live-update message, and one change always does (see `maxChangesPerMessage`).
+ */
+export const maxDescriptionBytes = 2_000;
+
 export const createOrderBody = z
   .strictObject({
     userId: uuidSchema,
@@ -15,10 +24,14 @@ export const createOrderBody = z
       .string()
       .trim()
       .min(1)
-      .max(1_000)
+      .max(maxDescriptionLength)
       // PostgreSQL text cannot hold NUL, and an unpaired surrogate would be stored as U+FFFD.
       .refine((text) => !text.includes("\u0000") && text.isWellFormed(), "must be text without NUL characters or unpaired surrogates")
-      .openapi({ example: "A book" }),
+      .refine(
+        (text) => Buffer.byteLength(text) <= maxDescriptionBytes,
+        `must be at most ${maxDescriptionBytes} bytes in UTF-8 (emoji and many scripts take 3 or 4 bytes a character)`,
+      )
+      .openapi({ example: "A book", description: `1 to ${maxDescriptionLength} characters, at most ${maxDescriptionBytes} bytes in UTF-8` }),
   })
   .openapi("CreateOrderRequest");
 

@@ -2,14 +2,33 @@ import type { Bus, Subscription } from "../../../shared/bus/bus";
 import { parseEnvelope } from "../../../shared/messaging/inbox";
 import type { Logger } from "../../../shared/logger";
 import { tracingOff, type Tracing } from "../../../shared/tracing/tracing";
+import { webSocketLimitDefaults, type WebSocketLimits } from "../../../shared/config";
 import { changesOf, orderUpdatesEnvelope, orderUpdatesTopic } from "./order-updates";
 
 /** The little the hub needs of a WebSocket connection. */
 export interface LiveSocket {
-  send(data: string): void;
+  /** Sends one message; false when the connection has too much waiting to be sent and dropped it. */
+  send(data: string): boolean;
   /** Runs `sends` with the socket corked, so what they send goes out in one write (Bun's `cork`). */
   cork?(sends: () => void): void;
+  /** Closes the connection; the client sees the code and the reason (at most 123 bytes). */
+  close(code: number, reason: string): void;
 }
+
+/**
+ * Why the server closes a live socket: the close code, as a client sees it. The page reconnects
+ * after each (and, once reconnected, lists the orders again, so nothing missed stays missed).
+ */
+export const liveCloseCodes = {
+  /** The token it was opened with expired (like HTTP 401): reconnect with a fresh one. */
+  tokenExpired: 4401,
+  /** The user has as many live sockets on this server as allowed (like HTTP 429). */
+  tooManyForUser: 4429,
+  /** Try Again Later (RFC 6455 registry): this server has as many live sockets as allowed. */
+  serverFull: 1013,
+  /** Try Again Later: the client did not read its updates as fast as they came (its buffer filled up). */
+  tooSlow: 1013,
+} as const;
 
 /**
  * Pushes every order change to the WebSockets of the order's user. Changes arrive through a
@@ -21,10 +40,18 @@ export class OrderUpdatesHub {
   readonly #sockets = new Map<string, Set<LiveSocket>>();
   /** What each socket is to be sent at the end of this turn of the event loop, in order. */
   readonly #pending = new Map<LiveSocket, string[]>();
+  /** The user of each registered socket. */
+  readonly #owners = new Map<LiveSocket, string>();
+  #count = 0;
   #flushing = false;
   #subscription: Subscription | undefined;
 
-  constructor(private readonly bus: Bus, private readonly logger: Logger, private readonly tracing: Tracing = tracingOff) {}
+  constructor(
+    private readonly bus: Bus,
+    private readonly logger: Logger,
+    private readonly tracing: Tracing = tracingOff,
+    private readonly limits: WebSocketLimits = webSocketLimitDefaults,
+  ) {}
 
   async start(): Promise<void> {
     const traced = this.tracing.enabled;
@@ -68,8 +95,9 @@ export class OrderUpdatesHub {
     const batches = [...this.#pending];
     this.#pending.clear();
     for (const [socket, messages] of batches) {
+      let kept = true;
       const sendAll = () => {
-        for (const data of messages) socket.send(data);
+        for (const data of messages) if (!(kept = socket.send(data))) return;
       };
       try {
         if (socket.cork) socket.cork(sendAll);
@@ -77,24 +105,49 @@ export class OrderUpdatesHub {
       } catch (error) {
         this.logger.warn("websocket send failed", { error: String(error) });
       }
+      // A dropped update would leave the page showing a stale status: close it, so it reconnects and lists again.
+      if (!kept) {
+        this.#remove(socket);
+        this.logger.warn("websocket closed: the client does not keep up with its updates");
+        socket.close(liveCloseCodes.tooSlow, "too many updates waiting to be sent: reconnect to catch up");
+      }
     }
   }
 
-  /** Registers a socket for a user's changes; returns the function that removes it. */
+  /**
+   * Registers a socket for a user's changes; returns the function that removes it. A socket over
+   * the caps (per user, in all) is closed at once with the reason instead, and never registered.
+   */
   add(userId: string, socket: LiveSocket): () => void {
     const sockets = this.#sockets.get(userId) ?? new Set();
+    if (this.#count >= this.limits.total) {
+      socket.close(liveCloseCodes.serverFull, `this server has its maximum of ${this.limits.total} live connections: try again later`);
+      return () => {};
+    }
+    if (sockets.size >= this.limits.perUser) {
+      socket.close(liveCloseCodes.tooManyForUser, `at most ${this.limits.perUser} live connections per user: close another tab or window`);
+      return () => {};
+    }
     sockets.add(socket);
     this.#sockets.set(userId, sockets);
-    return () => {
-      sockets.delete(socket);
-      if (sockets.size === 0) this.#sockets.delete(userId);
-    };
+    this.#owners.set(socket, userId);
+    this.#count++;
+    return () => this.#remove(socket);
+  }
+
+  #remove(socket: LiveSocket): void {
+    const userId = this.#owners.get(socket);
+    if (userId === undefined) return;
+    this.#owners.delete(socket);
+    this.#pending.delete(socket);
+    this.#count--;
+    const sockets = this.#sockets.get(userId)!;
+    sockets.delete(socket);
+    if (sockets.size === 0) this.#sockets.delete(userId);
   }
 
   /** Open connections, for metrics. */
   get connections(): number {
-    let count = 0;
-    for (const sockets of this.#sockets.values()) count += sockets.size;
-    return count;
+    return this.#count;
   }
 }

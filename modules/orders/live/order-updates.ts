@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Bus } from "../../../shared/bus/bus";
-import { envelopeSchema, newEnvelope } from "../../../shared/contracts/envelope";
+import { envelopeSchema, maxEnvelopeBytes, newEnvelope } from "../../../shared/contracts/envelope";
 import type { Logger } from "../../../shared/logger";
 import type { OutboxMessage } from "../../../shared/messaging/outbox";
 import type { OrderRow } from "../db/orders.repository";
@@ -19,8 +19,9 @@ import { orderSchema } from "../http/orders.schemas";
 export const orderUpdatesTopic = "orders.order-updated";
 
 /**
- * At most this many changes per message: with descriptions of up to 1 000 characters, a message
- * stays well below the size a consumer accepts (`maxEnvelopeBytes`, 64 KiB).
+ * At most this many changes per message, and never more bytes than a consumer accepts
+ * (`maxEnvelopeBytes`, 64 KiB): a batch that encodes larger is split. One change always fits: an
+ * order's description is at most `maxDescriptionBytes` in UTF-8, six times that once JSON-escaped.
  */
 export const maxChangesPerMessage = 20;
 
@@ -62,14 +63,24 @@ export async function publishOrderUpdates(bus: Bus, logger: Logger, views: Order
     else byUser.set(view.userId, [view]);
   }
   const messages = [...byUser].flatMap(([userId, changes]) =>
-    Array.from({ length: Math.ceil(changes.length / maxChangesPerMessage) }, (_, chunk) => {
-      const part = changes.slice(chunk * maxChangesPerMessage, (chunk + 1) * maxChangesPerMessage);
-      return { key: userId, value: JSON.stringify(newEnvelope(orderUpdatesTopic, userId, part.length === 1 ? part[0]! : part)) };
-    }),
+    Array.from({ length: Math.ceil(changes.length / maxChangesPerMessage) }, (_, chunk) =>
+      encode(userId, changes.slice(chunk * maxChangesPerMessage, (chunk + 1) * maxChangesPerMessage)),
+    ).flat(),
   );
   try {
     await bus.publish(orderUpdatesTopic, messages);
   } catch (error) {
     logger.warn("live order updates not published", { count: views.length, error: String(error) });
   }
+}
+
+/**
+ * One user's changes as messages of at most `maxEnvelopeBytes`, in order: encoded whole, and halved
+ * until each part fits (a single change always does). Usually one encoding, no split.
+ */
+function encode(userId: string, changes: OrderView[]): { key: string; value: string }[] {
+  const value = JSON.stringify(newEnvelope(orderUpdatesTopic, userId, changes.length === 1 ? changes[0]! : changes));
+  if (changes.length === 1 || Buffer.byteLength(value) <= maxEnvelopeBytes) return [{ key: userId, value }];
+  const half = Math.ceil(changes.length / 2);
+  return [...encode(userId, changes.slice(0, half)), ...encode(userId, changes.slice(half))];
 }

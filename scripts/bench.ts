@@ -40,7 +40,7 @@ try {
 // itself would add its own wait to the answer times. Checked for real before anything starts.
 let fetchCheck: { reached: number; asked: number } | undefined;
 if (options.scenario.kind === "overload" && options.load.kind === "open") {
-  const asked = Math.min(Math.ceil(options.load.rate), maxFetchCheck);
+  const asked = Math.min(Math.ceil(options.load.rate), benchFetchLimit, maxFetchCheck);
   fetchCheck = { asked, reached: await simultaneousFetches(asked) };
   if (fetchCheck.reached < asked) {
     console.error(

@@ -1,15 +1,23 @@
 /**
  * Bun's fetch keeps at most BUN_CONFIG_MAX_HTTP_REQUESTS requests in flight per process (256 when
- * unset) and queues the rest inside the client, where their wait would be measured as the
- * server's answer time. The variable is read once, when the process starts; `bun run bench`
- * sets it (package.json). `simultaneousFetches` checks what this process can really do.
+ * unset) and queues the rest inside the client, where their wait is measured as part of the
+ * answer time. The variable is read once, when the process starts; `bun run bench` sets it
+ * (package.json). `simultaneousFetches` checks what this process can really do.
  *
  * Run directly (`bun scripts/bench/fetch-limit.ts N`), it prints that count for N requests.
  */
 import { readFileSync } from "node:fs";
 
-/** The value package.json's bench script gives BUN_CONFIG_MAX_HTTP_REQUESTS: Bun's maximum. */
-export const benchFetchLimit = 65_535;
+/**
+ * The value package.json's bench script gives BUN_CONFIG_MAX_HTTP_REQUESTS: the orders in flight
+ * at most, each on a connection of its own, kept open and reused (`orderConnections`), as a load
+ * balancer keeps a pool of connections to its backends. Enough for three times this machine's
+ * capacity answered within a second; a request past it waits in the client, and that wait counts
+ * in its answer time. Not Bun's maximum (65,535): a client that opens a connection for every
+ * request it cannot place spends more on connecting than the server does on answering, and past
+ * the process's open-file limit its requests fail (EMFILE).
+ */
+export const benchFetchLimit = 4_096;
 /**
  * The most simultaneous requests the bench checks for before an overload run (one second of the
  * offered rate, up to this): enough to tell an uncapped client from a capped one without holding

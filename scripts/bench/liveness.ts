@@ -2,7 +2,8 @@
  * `/health/live` while the load runs (`--overload`): a probe every 100 ms, each on a connection of
  * its own (never one an order waits on, as a load balancer's health check would), whether or not
  * the previous one has been answered. A probe not answered within the timeout counts as the
- * timeout's value.
+ * timeout's value. The probes are sent by a process of their own: from the bench's, which handles
+ * thousands of answers a second, they would measure its own event loop as much as the server.
  */
 import { distribution, type Distribution } from "./stats";
 
@@ -52,8 +53,8 @@ async function probe(url: string, timeoutMs: number): Promise<LiveProbe> {
   }
 }
 
-/** Starts probing `${baseUrl}/health/live` now; `stop()` stops sending and resolves with every probe once all are answered or timed out. */
-export function probeLiveness(baseUrl: string, { intervalMs = liveProbeIntervalMs, timeoutMs = liveProbeTimeoutMs } = {}): { stop(): Promise<LiveProbe[]> } {
+/** Probes `${baseUrl}/health/live` in this process until `stop()`, which resolves with every probe once all are answered or timed out. */
+function probeHere(baseUrl: string, intervalMs: number, timeoutMs: number): { stop(): Promise<LiveProbe[]> } {
   const pending: Promise<LiveProbe>[] = [];
   const send = () => pending.push(probe(`${baseUrl}/health/live`, timeoutMs));
   send();
@@ -64,4 +65,29 @@ export function probeLiveness(baseUrl: string, { intervalMs = liveProbeIntervalM
       return Promise.all(pending);
     },
   };
+}
+
+/**
+ * Starts probing `${baseUrl}/health/live` now, from a child process (this file run as a script);
+ * `stop()` stops sending and resolves with every probe once all are answered or timed out.
+ */
+export function probeLiveness(baseUrl: string, { intervalMs = liveProbeIntervalMs, timeoutMs = liveProbeTimeoutMs } = {}): { stop(): Promise<LiveProbe[]> } {
+  const child = Bun.spawn([process.execPath, import.meta.path, baseUrl, String(intervalMs), String(timeoutMs)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  return {
+    async stop() {
+      // The child stops sending when its stdin closes, then prints every probe as one JSON array.
+      void child.stdin.end();
+      const [output] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+      if (child.exitCode !== 0) throw new Error(`the liveness prober exited with ${child.exitCode}`);
+      return JSON.parse(output) as LiveProbe[];
+    },
+  };
+}
+
+if (import.meta.main) {
+  const [baseUrl, intervalMs, timeoutMs] = process.argv.slice(2);
+  const probing = probeHere(baseUrl!, Number(intervalMs), Number(timeoutMs));
+  // Nothing is sent on stdin: it closing is the signal to stop.
+  await Bun.stdin.text();
+  process.stdout.write(JSON.stringify(await probing.stop()));
 }

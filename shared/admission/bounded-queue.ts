@@ -44,6 +44,11 @@ export class BoundedQueue<T> {
   /** Entries waiting (neither taken nor abandoned). */
   #depth = 0;
   readonly retryAfterSeconds: number;
+  /**
+   * The one refusal this queue throws: made once, because under overload most requests are
+   * refused, and capturing a stack for each would make refusing a large share of the work.
+   */
+  readonly #refusal: OverloadedError;
 
   constructor(
     readonly name: string,
@@ -51,6 +56,7 @@ export class BoundedQueue<T> {
     private readonly hooks: BoundedQueueHooks<T> = {},
   ) {
     this.retryAfterSeconds = Math.max(1, Math.ceil(bounds.maxWaitMs / 1_000));
+    this.#refusal = new OverloadedError(name, this.retryAfterSeconds);
   }
 
   get depth(): number {
@@ -66,7 +72,7 @@ export class BoundedQueue<T> {
   assertRoom(now = performance.now()): void {
     if (this.#depth < this.bounds.maxQueue && this.state(now).oldestWaitMs < this.bounds.maxWaitMs) return;
     this.hooks.refused?.();
-    throw new OverloadedError(this.name, this.retryAfterSeconds);
+    throw this.#refusal;
   }
 
   /**

@@ -76,10 +76,24 @@ export class SplitSystem {
 
   /** SIGKILL (a crash: nothing is finished, acknowledged or handed back), then a fresh start on the same port. */
   async crashAndRestart(side: Side): Promise<void> {
+    await this.crash(side);
+    await this.restart(side);
+  }
+
+  /**
+   * SIGKILL, and no restart until `restart(side)`: meanwhile the side's messages wait on the bus
+   * and its API refuses connections.
+   */
+  async crash(side: Side): Promise<void> {
     await this.#carry(side);
     const dead = this.#processes[side];
     await dead.kill();
     this.#exited.push({ side, process: dead });
+  }
+
+  /** Starts `side` again, on the port it had, after `crash(side)`. */
+  async restart(side: Side): Promise<void> {
+    if (!this.#exited.some((exited) => exited.process === this.#processes[side])) throw new Error(`${side} is running: crash it first`);
     await this.#launch(side);
   }
 
@@ -97,7 +111,8 @@ export class SplitSystem {
 
   /** The last lines of every life of `side`'s process, for a failure message. */
   output(side: Side): string {
-    const lives = [...this.#exited.filter((exited) => exited.side === side).map((exited) => exited.process), this.#processes[side]];
+    const exited = this.#exited.filter((exited) => exited.side === side).map((exited) => exited.process);
+    const lives = exited.includes(this.#processes[side]) ? exited : [...exited, this.#processes[side]];
     return lives
       .map((life) => `${life.output.stderr}${life.output.stdout}`)
       .join("\n--- restarted ---\n")

@@ -134,6 +134,7 @@ export class MessagingEndpoint {
         observer: ports.metrics.consumerObserver(consume.topic, consume.group),
         // Checked once here: with tracing off the consumers build no trace headers at all.
         traced: ports.tracing?.enabled === true,
+        logger: ports.logger,
       };
       this.#consumers.push(
         "effects" in consume

@@ -111,14 +111,30 @@ export class SplitSystem {
 
   /** The last lines of every life of `side`'s process, for a failure message. */
   output(side: Side): string {
-    const exited = this.#exited.filter((exited) => exited.side === side).map((exited) => exited.process);
-    const lives = exited.includes(this.#processes[side]) ? exited : [...exited, this.#processes[side]];
-    return lives
+    return this.#lives(side)
       .map((life) => `${life.output.stderr}${life.output.stdout}`)
       .join("\n--- restarted ---\n")
       .split("\n")
       .slice(-40)
       .join("\n");
+  }
+
+  /** What every life of `side`'s process logged (its JSON lines on stdout), parsed, oldest first. */
+  logLines(side: Side): Record<string, unknown>[] {
+    return this.#lives(side)
+      .flatMap((life) => life.output.stdout.split("\n"))
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return []; // not a log line, or one still being written
+        }
+      });
+  }
+
+  #lives(side: Side): SystemProcess[] {
+    const exited = this.#exited.filter((exited) => exited.side === side).map((exited) => exited.process);
+    return exited.includes(this.#processes[side]) ? exited : [...exited, this.#processes[side]];
   }
 
   async #carry(side: Side): Promise<void> {

@@ -148,15 +148,19 @@ export interface BatchEffects<Message> {
  * A consumed batch as ONE statement, so it commits on its own (no BEGIN, no COMMIT: one round
  * trip): a first CTE `fresh(message_id)` inserts the batch's ids into the inbox and yields those
  * seen for the first time (the insert is the check, as in `recordFirstSeen`); then the module's
- * effects. The statement answers the count of fresh messages and the queued rows in id order.
+ * effects. The statement answers the count of fresh messages, the ids that were not (only when
+ * there are any) and the queued rows in id order.
  * Being one statement, the inbox rows, the effects and the outbox rows commit together or not at
  * all. Run it with `applyInOneStatement`.
  */
 export function consumerStatement(schema: string, topic: string, effects: Pick<BatchEffects<unknown>, "sql">): StatementTemplate<"ids" | "batch", StatementRow> {
   return new StatementTemplate(["ids", "batch"], (slot) => sql<StatementRow>`
-    with fresh as (
+    with inbox_ids as (
+      select m.id from json_array_elements_text(${slot("ids")}::text::json) as m(id)
+    ),
+    fresh as (
       insert into ${sql.table(`${schema}.inbox`)} (message_id, topic)
-      select m.id::uuid, ${topic}::text from json_array_elements_text(${slot("ids")}::text::json) as m(id)
+      select i.id::uuid, ${topic}::text from inbox_ids as i
       on conflict (message_id) do nothing
       returning message_id
     ),
@@ -164,9 +168,11 @@ export function consumerStatement(schema: string, topic: string, effects: Pick<B
     select counted.fresh, counted.duplicates, queued.id, queued.topic, queued.key, queued.value, queued.headers
     from (
       select count(*)::int as fresh,
-        -- Null unless a message was already in the inbox (a redelivery, a replay): which ones, for the log.
-        (select json_agg(m.id) from json_array_elements_text(${slot("ids")}::text::json) as m(id)
-          where m.id::uuid not in (select message_id from fresh)) as duplicates
+        -- Only when a message was already in the inbox (a redelivery, a replay; else null, and the
+        -- subquery never runs): which ones, for the log.
+        case when count(*) < (select count(*) from inbox_ids) then
+          (select json_agg(i.id) from inbox_ids as i where i.id::uuid not in (select message_id from fresh))
+        end as duplicates
       from fresh
     ) as counted left join queued on true
     order by queued.id`);

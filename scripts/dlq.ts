@@ -1,5 +1,5 @@
 /**
- * `bun run dlq -- list | show ID | redrive ID | redrive-all [--topic T] | discard ID` over the
+ * `bun run dlq -- list [--topic T] [--subject S] | show ID | redrive ID | redrive-all [--topic T] | discard ID` over the
  * admin API of a running process (DESIGN §11), with `--url` (else GOZON_URL, else
  * http://127.0.0.1:8080), `--token` (else GOZON_TOKEN; with AUTH=jwt, a token with the admin role:
  * `bun run token -- --user <uuid> --admin`) and `--json`. A readable table on a terminal, JSON

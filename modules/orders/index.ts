@@ -14,6 +14,7 @@ import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messagi
 import type { Module, ModulePorts } from "../../shared/module";
 import { paymentPendingChanges, paymentPendingEffects } from "./application/mark-payment-pending";
 import { recordRefundResults } from "./application/record-refund-results";
+import { orderSubject } from "./db/dead-letter-subjects";
 import { ordersSchema } from "./db/orders.repository";
 import type { OrdersDatabase } from "./db/orders.tables";
 import { ordersMigrations } from "./db/migrations/001-create-orders";
@@ -55,6 +56,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
         topic: paymentProcessedTopic,
         group: ordersGroup,
         envelope: paymentProcessedEnvelope,
+        subject: orderSubject,
         // One statement per batch: inbox rows, status changes and their live updates commit together.
         effects: recordPaymentResultsEffects,
       }),
@@ -62,6 +64,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
         topic: refundProcessedTopic,
         group: ordersGroup,
         envelope: refundProcessedEnvelope,
+        subject: orderSubject,
         apply: (trx, results, traceOf) => recordRefundResults(trx as Kysely<OrdersDatabase>, results, traceOf),
       }),
     ],

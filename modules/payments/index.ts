@@ -15,6 +15,7 @@ import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messagi
 import type { Module, ModulePorts } from "../../shared/module";
 import { answerRefundRequests } from "./application/refund-orders";
 import { paymentsSchema } from "./db/accounts.repository";
+import { orderSubject } from "./db/dead-letter-subjects";
 import { payOrdersEffects } from "./db/pay-orders.statement";
 import { paymentsMigrations } from "./db/migrations/001-create-payments";
 import type { PaymentsDatabase } from "./db/payments.tables";
@@ -46,6 +47,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
         topic: orderCreatedTopic,
         group: paymentsGroup,
         envelope: orderCreatedEnvelope,
+        subject: orderSubject,
         // One statement per batch: inbox rows, debits, ledger rows and results commit together.
         effects: payOrdersEffects,
       }),
@@ -53,6 +55,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
         topic: refundRequestedTopic,
         group: paymentsGroup,
         envelope: refundRequestedEnvelope,
+        subject: orderSubject,
         apply: (trx, requests, traceOf) => answerRefundRequests(trx as Kysely<PaymentsDatabase>, requests, traceOf),
       }),
     ],

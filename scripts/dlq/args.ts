@@ -9,10 +9,10 @@ export class DlqError extends Error {
 }
 
 export const usage =
-  "usage: bun run dlq -- list [--topic T] [--state pending|redriven|discarded] [--limit N] [--before CURSOR] | show ID | redrive ID | redrive-all [--topic T] [--error TEXT] | discard ID  [--url URL] [--token JWT] [--json]";
+  "usage: bun run dlq -- list [--topic T] [--subject S] [--state pending|redriven|discarded] [--limit N] [--before CURSOR] | show ID | redrive ID | redrive-all [--topic T] [--error TEXT] | discard ID  [--url URL] [--token JWT] [--json]";
 
 export type DlqCommand =
-  | { name: "list"; topic?: string; state?: string; limit?: string; before?: string }
+  | { name: "list"; topic?: string; subject?: string; state?: string; limit?: string; before?: string }
   | { name: "show" | "redrive" | "discard"; id: string }
   | { name: "redrive-all"; topic?: string; errorContains?: string };
 
@@ -41,15 +41,15 @@ export function parseDlqArgs(argv: string[], env: Record<string, string | undefi
   const refuse = (message: string) => new DlqError(`${message} — ${usage}`, 2);
   if (extra.length > 0) throw refuse(`unexpected ${JSON.stringify(extra[0])}`);
   const only = (allowed: string[]) => {
-    const stray = ["topic", "state", "limit", "before", "error"].find((option) => values[option as keyof typeof values] !== undefined && !allowed.includes(option));
+    const stray = ["topic", "subject", "state", "limit", "before", "error"].find((option) => values[option as keyof typeof values] !== undefined && !allowed.includes(option));
     if (stray) throw refuse(`--${stray} does not go with ${name}`);
   };
   let command: DlqCommand;
   switch (name) {
     case "list":
       if (id !== undefined) throw refuse(`list takes no id`);
-      only(["topic", "state", "limit", "before"]);
-      command = { name, topic: values.topic, state: values.state, limit: values.limit, before: values.before };
+      only(["topic", "subject", "state", "limit", "before"]);
+      command = { name, topic: values.topic, subject: values.subject, state: values.state, limit: values.limit, before: values.before };
       break;
     case "show":
     case "redrive":
@@ -81,6 +81,7 @@ function parse(args: string[]) {
       token: { type: "string" },
       json: { type: "boolean" },
       topic: { type: "string" },
+      subject: { type: "string" },
       state: { type: "string" },
       limit: { type: "string" },
       before: { type: "string" },

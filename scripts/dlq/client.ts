@@ -9,7 +9,7 @@ export async function runDlq(invocation: DlqInvocation, fetchImpl: typeof fetch 
   switch (command.name) {
     case "list": {
       const query = new URLSearchParams();
-      for (const name of ["topic", "state", "limit", "before"] as const) if (command[name] !== undefined) query.set(name, command[name]!);
+      for (const name of ["topic", "subject", "state", "limit", "before"] as const) if (command[name] !== undefined) query.set(name, command[name]!);
       const page = (await call(invocation, fetchImpl, "GET", `${base}${query.size > 0 ? `?${query}` : ""}`)) as DeadLetterPage;
       return json ? JSON.stringify(page) : formatPage(page);
     }

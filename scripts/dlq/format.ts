@@ -4,14 +4,18 @@ import type { deadLetterPageSchema, deadLetterSchema, deadLetterSummarySchema } 
 export type DeadLetterItem = z.infer<typeof deadLetterSummarySchema> & Partial<Pick<z.infer<typeof deadLetterSchema>, "message" | "headers">>;
 export type DeadLetterPage = z.infer<typeof deadLetterPageSchema>;
 
+/** Shown for a dead letter whose subject could not be read. */
+const noSubject = "-";
+
 /** One row per dead letter, columns padded to their widest cell; the error cut to `errorWidth`. */
 export function formatPage(page: DeadLetterPage, errorWidth = 60): string {
   if (page.items.length === 0) return "no dead letters";
-  const header = ["ID", "MODULE", "TOPIC", "STATE", "REPLAYS", "ATTEMPTS", "LAST FAILED", "ERROR"];
+  const header = ["ID", "MODULE", "TOPIC", "SUBJECT", "STATE", "REPLAYS", "ATTEMPTS", "LAST FAILED", "ERROR"];
   const rows = page.items.map((item) => [
     item.id,
     item.module,
     item.topic,
+    item.subject ?? noSubject,
     item.state,
     String(item.replayCount),
     String(item.attempts),
@@ -32,6 +36,7 @@ export function formatDeadLetter(item: DeadLetterItem): string {
     ["module", item.module],
     ["topic", item.topic],
     ["key", item.key],
+    ["subject", item.subject ?? noSubject],
     ["state", item.state],
     ["replays", String(item.replayCount)],
     ["attempts", String(item.attempts)],

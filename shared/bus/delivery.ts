@@ -1,3 +1,4 @@
+import { traceLogFields } from "../tracing/trace-headers";
 import { DependencyUnavailableError, PoisonMessageError, type BatchHandler, type Delivery } from "./bus";
 
 /** How a failing handler is retried before its message is dead-lettered. */
@@ -152,11 +153,14 @@ export function partitionOf(key: string, partitions: number): number {
 }
 
 /**
- * Log fields for a line about a message: where it is and, when its body is one of our envelopes,
- * its message id and order id. Parsing is best-effort and only done on the failure paths.
+ * Log fields for a line about a message, for every such line (retries, dead letters, poison,
+ * skipped duplicates, failed broadcasts): where it is; the trace context it carries (`traceId`,
+ * `spanId`: see `traceLogFields`), so the line can be found from its trace and the other way
+ * round; and, when its body is one of our envelopes, its message id and order id. Parsing is
+ * best-effort and only done on the failure paths.
  */
-export function describeMessage(message: Delivery): Record<string, unknown> {
-  const fields: Record<string, unknown> = { topic: message.topic, partition: message.partition, position: message.position };
+export function describeMessage(message: Pick<Delivery, "topic" | "partition" | "position" | "value" | "headers">): Record<string, unknown> {
+  const fields: Record<string, unknown> = { topic: message.topic, partition: message.partition, position: message.position, ...traceLogFields(message.headers) };
   try {
     const envelope = JSON.parse(message.value) as { id?: unknown; payload?: { orderId?: unknown } };
     if (typeof envelope.id === "string") fields.messageId = envelope.id;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DependencyUnavailableError, PoisonMessageError, type Delivery } from "./bus";
-import { deliverAcrossPartitions, type DeliveryContext } from "./delivery";
+import { deliverAcrossPartitions, describeMessage, type DeliveryContext } from "./delivery";
 
 /** How many messages of a one-partition batch are done. */
 const deliverBatch = async (...args: Parameters<typeof deliverAcrossPartitions>) => (await deliverAcrossPartitions(...args)).length;
@@ -113,5 +113,25 @@ describe("batches across partitions", () => {
       throw new DependencyUnavailableError("down");
     }, value);
     expect(done.map((m) => m.position)).toEqual(["a1"]);
+  });
+});
+
+describe("the log fields of a message", () => {
+  const traceId = "0af7651916cd43dd8448eb211c80319c";
+  const spanId = "b7ad6b7169203331";
+  const withHeaders = (headers: Record<string, string>) => ({ ...message("7-0"), headers });
+
+  test("carry the trace context of its traceparent header", () => {
+    expect(describeMessage(withHeaders({ traceparent: `00-${traceId}-${spanId}-01` }))).toMatchObject({ topic: "t", position: "7-0", traceId, spanId });
+  });
+
+  test.each([
+    ["no traceparent", {}],
+    ["a malformed one", { traceparent: "00-xyz-01" }],
+    ["all-zero ids", { traceparent: `00-${"0".repeat(32)}-${"0".repeat(16)}-01` }],
+  ])("carry none with %s", (_name, headers) => {
+    const fields = describeMessage(withHeaders(headers));
+    expect(fields.traceId).toBeUndefined();
+    expect(fields.spanId).toBeUndefined();
   });
 });

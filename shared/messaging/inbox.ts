@@ -1,8 +1,10 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { z } from "zod";
 import { DependencyUnavailableError, PoisonMessageError, type Bus, type Delivery, type Subscription } from "../bus/bus";
+import { describeMessage } from "../bus/delivery";
 import { maxEnvelopeBytes } from "../contracts/envelope";
 import { isDatabaseUnavailable } from "../db/unavailable";
+import type { Logger } from "../logger";
 import type { ConsumerObserver } from "../metrics";
 import { StatementTemplate } from "../db/statement-template";
 import { traceOfBatch, type TraceOf } from "../tracing/trace-headers";
@@ -58,6 +60,17 @@ interface ConsumerBase<Schema extends z.ZodType<{ id: string }>> {
   observer?: ConsumerObserver;
   /** Tracing is on: the effects get each message's trace headers, to store with the outbox rows they cause. */
   traced?: boolean;
+  /** Gets a debug line per message skipped as a duplicate (see `logSkipped`). */
+  logger?: Pick<Logger, "debug">;
+}
+
+/**
+ * One debug line per message of a committed batch that was not applied because its id was
+ * already in the inbox or earlier in the batch (a redelivery, a replay): which one, and its trace
+ * context, so a replay can be followed message by message.
+ */
+function logSkipped(logger: Pick<Logger, "debug"> | undefined, skipped: readonly Delivery[]): void {
+  for (const message of skipped) logger?.debug("duplicate message skipped", describeMessage(message));
 }
 
 export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> extends ConsumerBase<Schema> {
@@ -78,28 +91,34 @@ export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: I
     group,
     async (batch) => {
       const envelopes = batch.map((message) => parseEnvelope(schema, message));
-      const { duplicates, afterCommit } = await db.transaction().execute(async (trx) => {
+      const { skipped, afterCommit } = await db.transaction().execute(async (trx) => {
         const fresh = await recordFirstSeen(trx, options.inboxSchema, topic, envelopes.map((envelope) => envelope.id));
         const seen = new Set<string>();
-        const toApply = envelopes.filter((envelope) => fresh.has(envelope.id) && !seen.has(envelope.id) && seen.add(envelope.id));
+        const applied = envelopes.map((envelope) => fresh.has(envelope.id) && !seen.has(envelope.id) && seen.add(envelope.id));
+        const toApply = envelopes.filter((_, index) => applied[index]);
         const traceOf = options.traced ? traceOfBatch(batch, envelopes) : undefined;
         const afterCommit = toApply.length > 0 ? await options.apply(trx, toApply, traceOf) : undefined;
-        return { duplicates: envelopes.length - toApply.length, afterCommit };
+        return { skipped: batch.filter((_, index) => !applied[index]), afterCommit };
       }).catch((error: unknown) => {
         // The database being down is not the messages' fault: the bus retries them until it is back.
         throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
       });
       await afterCommit?.();
       options.observer?.consumed(envelopes.length);
-      if (duplicates > 0) options.observer?.duplicatesSkipped(duplicates);
+      if (skipped.length > 0) options.observer?.duplicatesSkipped(skipped.length);
+      logSkipped(options.logger, skipped);
     },
     { maxBatchSize: options.maxBatchSize ?? 100 },
   );
 }
 
-/** What a consumer's one statement answers: how many messages were new, and the outbox rows it wrote. */
+/**
+ * What a consumer's one statement answers: how many messages were new, the ids that were not
+ * (null when all were), and the outbox rows it wrote.
+ */
 export interface StatementRow {
   fresh: number;
+  duplicates: string[] | null;
   id: number | null;
   topic: string | null;
   key: string | null;
@@ -129,21 +148,33 @@ export interface BatchEffects<Message> {
  * A consumed batch as ONE statement, so it commits on its own (no BEGIN, no COMMIT: one round
  * trip): a first CTE `fresh(message_id)` inserts the batch's ids into the inbox and yields those
  * seen for the first time (the insert is the check, as in `recordFirstSeen`); then the module's
- * effects. The statement answers the count of fresh messages and the queued rows in id order.
+ * effects. The statement answers the count of fresh messages, the ids that were not (only when
+ * there are any) and the queued rows in id order.
  * Being one statement, the inbox rows, the effects and the outbox rows commit together or not at
  * all. Run it with `applyInOneStatement`.
  */
 export function consumerStatement(schema: string, topic: string, effects: Pick<BatchEffects<unknown>, "sql">): StatementTemplate<"ids" | "batch", StatementRow> {
   return new StatementTemplate(["ids", "batch"], (slot) => sql<StatementRow>`
-    with fresh as (
+    with inbox_ids as (
+      select m.id from json_array_elements_text(${slot("ids")}::text::json) as m(id)
+    ),
+    fresh as (
       insert into ${sql.table(`${schema}.inbox`)} (message_id, topic)
-      select m.id::uuid, ${topic}::text from json_array_elements_text(${slot("ids")}::text::json) as m(id)
+      select i.id::uuid, ${topic}::text from inbox_ids as i
       on conflict (message_id) do nothing
       returning message_id
     ),
     ${effects.sql(sql`${slot("batch")}::text::json`)}
-    select counted.fresh, queued.id, queued.topic, queued.key, queued.value, queued.headers
-    from (select count(*)::int as fresh from fresh) as counted left join queued on true
+    select counted.fresh, counted.duplicates, queued.id, queued.topic, queued.key, queued.value, queued.headers
+    from (
+      select count(*)::int as fresh,
+        -- Only when a message was already in the inbox (a redelivery, a replay; else null, and the
+        -- subquery never runs): which ones, for the log.
+        case when count(*) < (select count(*) from inbox_ids) then
+          (select json_agg(i.id) from inbox_ids as i where i.id::uuid not in (select message_id from fresh))
+        end as duplicates
+      from fresh
+    ) as counted left join queued on true
     order by queued.id`);
 }
 
@@ -193,7 +224,13 @@ export function consumeInOneStatement<Schema extends z.ZodType<{ id: string }>>(
       const queued = rows.filter((row): row is StatementRow & QueuedMessage => row.id !== null);
       await options.afterCommit?.(queued.map(({ id, topic, key, value, headers }) => ({ id, topic, key, value, headers })));
       options.observer?.consumed(envelopes.length);
-      if (envelopes.length > fresh) options.observer?.duplicatesSkipped(envelopes.length - fresh);
+      if (envelopes.length > fresh) {
+        options.observer?.duplicatesSkipped(envelopes.length - fresh);
+        // Skipped: a later copy of an id in this batch, or an id the inbox already had.
+        const known = new Set(rows[0]?.duplicates ?? []);
+        const first = new Map(unique.map((envelope) => [envelope.id, envelope]));
+        logSkipped(options.logger, batch.filter((_, index) => first.get(envelopes[index]!.id) !== envelopes[index] || known.has(envelopes[index]!.id)));
+      }
     },
     { maxBatchSize: options.maxBatchSize ?? 100 },
   );

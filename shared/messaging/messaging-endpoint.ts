@@ -5,6 +5,7 @@ import { RetentionJob, type RetentionRule } from "../db/retention-job";
 import type { ModulePorts } from "../module";
 import { recordDeadLetters } from "./dead-letters/dead-letter-recorder";
 import type { DeadLetterStore } from "./dead-letters/dead-letter-store";
+import type { SubjectPath } from "./dead-letters/dead-letter-subject";
 import { DeadLetters } from "./dead-letters/dead-letters";
 import { deadLetterStates, deadLettersRetention } from "./dead-letters/dead-letters.tables";
 import { consumeInOneStatement, consumeOnce, type BatchEffects } from "./inbox";
@@ -22,6 +23,11 @@ export type EndpointConsumer<Schema extends z.ZodType<{ id: string }> = any> = {
   topic: string;
   group: string;
   envelope: Schema;
+  /**
+   * Where the topic's messages say what they are about: the dead letters of the topic are listed
+   * with it and can be looked up by it. Without it their subject is null.
+   */
+  subject?: SubjectPath;
 } & (
   | {
       /**
@@ -134,6 +140,7 @@ export class MessagingEndpoint {
         observer: ports.metrics.consumerObserver(consume.topic, consume.group),
         // Checked once here: with tracing off the consumers build no trace headers at all.
         traced: ports.tracing?.enabled === true,
+        logger: ports.logger,
       };
       this.#consumers.push(
         "effects" in consume
@@ -148,7 +155,8 @@ export class MessagingEndpoint {
       );
     }
     for (const consume of this.#options.consume) {
-      this.#consumers.push(await recordDeadLetters({ bus: ports.bus, db, schema, topic: consume.topic, group: `${consume.group}.dead-letters` }));
+      const recorder = { bus: ports.bus, db, schema, topic: consume.topic, group: `${consume.group}.dead-letters`, subject: consume.subject };
+      this.#consumers.push(await recordDeadLetters(recorder));
     }
     this.#retention.start();
   }

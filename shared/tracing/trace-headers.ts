@@ -1,4 +1,5 @@
-import { propagation, ROOT_CONTEXT, type Context } from "@opentelemetry/api";
+import { isSpanContextValid, propagation, ROOT_CONTEXT, type Context } from "@opentelemetry/api";
+import { parseTraceParent } from "@opentelemetry/core";
 import type { TraceHeaders } from "./tracing";
 
 /**
@@ -34,6 +35,19 @@ export function traceHeadersOf(headers: Readonly<Record<string, string>>): Trace
     if (value !== undefined) picked[name] = value;
   }
   return picked;
+}
+
+/**
+ * The ids a log line about a message carries (`traceId`, `spanId`): those of the trace context
+ * in the message's headers, as the code writing the line sees them (a bus adapter: the span that
+ * published it; a handler: its consumer span). Nothing when there is none or it is invalid. Read
+ * from the headers alone, with no OpenTelemetry state: it works wherever the message is, with or
+ * without an active span.
+ */
+export function traceLogFields(headers: Readonly<Record<string, string>>): { traceId?: string; spanId?: string } {
+  const traceparent = headers.traceparent;
+  const parsed = traceparent === undefined ? null : parseTraceParent(traceparent);
+  return parsed && isSpanContextValid({ ...parsed }) ? { traceId: parsed.traceId, spanId: parsed.spanId } : {};
 }
 
 /** The context with these baggage entries added (they become span attributes downstream). */

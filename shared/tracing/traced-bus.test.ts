@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
-import type { Bus, Delivery } from "../bus/bus";
+import { PoisonMessageError, type Bus, type Delivery } from "../bus/bus";
 import { MemoryBroker } from "../bus/memory/memory-broker";
 import { MemoryBus } from "../bus/memory/memory-bus";
 import { envelopeIdOf } from "../contracts/envelope";
@@ -127,5 +127,44 @@ describe("a traced bus", () => {
     await bus.publish("live", [{ key: "k", value: envelope().value, headers: callerHeaders("order-1").headers }]);
     await eventually(() => active.length === 1 && tracing.finished.getFinishedSpans().some((s) => s.name === "process live"), 5_000, "delivered");
     expect(active[0]).toBe(spanNamed("process live").spanContext().spanId);
+  });
+
+  test("every line the bus logs about a message carries the message's trace context: retries, dead letters, poison, failed broadcasts", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ traceIds: true, write: (line) => lines.push(JSON.parse(line)) });
+    const inner = new MemoryBus({ broker: new MemoryBroker(), logger, retryPolicy: { maxAttempts: 3, baseBackoffMs: 1, maxBackoffMs: 1 } });
+    const logged = new TracedBus(inner, { tracer: tracing.tracer, system: "memory", messageIdOf: envelopeIdOf });
+    try {
+      await logged.subscribe("failing", "g", async () => {
+        throw new Error("cannot handle it");
+      });
+      await logged.subscribe("poisoned", "g", async () => {
+        throw new PoisonMessageError("not a valid envelope");
+      });
+      await logged.subscribeBroadcast("live", async () => {
+        throw new Error("cannot push it");
+      });
+      const published: Record<string, string> = {};
+      for (const topic of ["failing", "poisoned", "live"]) {
+        await logged.publish(topic, [{ key: "k", value: envelope().value, headers: callerHeaders(topic).headers }]);
+        published[topic] = spanNamed(`publish ${topic}`).spanContext().spanId;
+      }
+      const about = (topic: string) => lines.filter((line) => line.topic === topic);
+      await eventually(() => about("failing").length === 3 && about("poisoned").length === 1 && about("live").length === 1, 5_000, "the lines about the three messages");
+
+      // Each line names the context its message travelled with: the span that published it.
+      const traced = (topic: string) => about(topic).map((line) => ({ msg: line.msg, traceId: line.traceId, spanId: line.spanId }));
+      const producer = (topic: string) => ({ traceId: spanNamed(`publish ${topic}`).spanContext().traceId, spanId: published[topic] });
+      expect(traced("failing")).toEqual([
+        { msg: "handler failed, will retry", ...producer("failing") },
+        { msg: "handler failed, will retry", ...producer("failing") },
+        { msg: "message dead-lettered", ...producer("failing") },
+      ]);
+      expect(traced("poisoned")).toEqual([{ msg: "message dead-lettered", ...producer("poisoned") }]);
+      expect(about("poisoned")[0]!.error).toContain("PoisonMessageError");
+      expect(traced("live")).toEqual([{ msg: "broadcast handler failed", ...producer("live") }]);
+    } finally {
+      await logged.close();
+    }
   });
 });

@@ -113,40 +113,101 @@ describe("cancelling orders in split mode (real processes, PostgreSQL, Redis)", 
 
   test("100 orders cancelled while their payments are in flight, payments killed -9 and restarted: every order Cancelled or Refunded, every balance back", async () => {
     const startedAt = Date.now();
-    const { system, databases } = harness;
+    const { system, databases, streams } = harness;
     const deposit = 1_000;
     const users = await Promise.all(Array.from({ length: 10 }, () => openAccount(system.urls.payments, deposit)));
+    const userOf = (index: number) => users[index % users.length]!;
     const answers: Record<string, number> = {};
     const cancelledAs: Record<string, number> = {};
-    const crashAt = randomInt(30, 60);
-
-    // An order every 33 ms (pacing, not waiting for a condition), each cancelled right after its
-    // 201 or a few ms later (up to 200: some are paid by then), while Payments is busy paying the
-    // ones before it.
-    const one = async (index: number) => {
-      await Bun.sleep(index * 33);
-      const order = await placeOrder(system.urls.orders, users[index % users.length]!, randomInt(5, 15));
-      raced.accepted.push(order.id);
-      const delay = [0, 0, 1, 2, 5, 10, 25, 50, 100, 200][randomInt(0, 9)]!;
-      if (delay > 0) await Bun.sleep(delay);
-      const response = await cancel(order.id);
+    /** Cancels and counts the answer; resolves with the status the 202 reports. */
+    const cancelCounted = async (orderId: string) => {
+      const response = await cancel(orderId);
       answers[response.status] = (answers[response.status] ?? 0) + 1;
       const status = response.status === 202 ? ((await response.json()) as { status: string }).status : await response.text();
       cancelledAs[status] = (cancelledAs[status] ?? 0) + 1;
+      return status;
     };
-    const load = Promise.all(Array.from({ length: 100 }, (_, index) => one(index)));
-    await eventually(() => raced.accepted.length >= crashAt, 30_000, `${crashAt} orders placed`);
+    const statusesOf = async (ids: string[]) =>
+      (await sql<{ status: string }>`select status from orders.orders where id = any(${ids}::uuid[])`.execute(databases.orders)).rows.map((row) => row.status);
+    const all = (ids: string[], status: string) => async () => {
+      const statuses = await statusesOf(ids);
+      return statuses.length === ids.length && statuses.every((each) => each === status);
+    };
+
+    // Both ends of the race happen by construction, never by luck: 30 orders are cancelled only
+    // once paid (→ Refunded); 30 are placed and cancelled while Payments is down, their
+    // order-created held off the bus until Payments has answered their cancels (→ Cancelled). The
+    // other 40 race: each cancelled right after its 201 or a few ms later (up to 200), while
+    // Payments pays the ones before it and across its crash; they may end either way.
+    const paidFirst = await Promise.all(Array.from({ length: 30 }, (_, index) => placeOrder(system.urls.orders, userOf(index), randomInt(5, 15))));
+    raced.accepted.push(...paidFirst.map((order) => order.id));
+    await eventually(all(paidFirst.map((order) => order.id), "PaymentCompleted"), 30_000, "the paid-first orders paid");
+
+    // A step every 33 ms (pacing, not waiting for a condition): 3 in 7 cancel the next paid-first
+    // order (RefundPending for certain), the others place a racing order and cancel it.
+    const crashAt = randomInt(20, 50);
+    let stepsStarted = 0;
+    const paidFirstCancels: string[] = [];
+    const step = async (index: number) => {
+      await Bun.sleep(index * 33);
+      stepsStarted++;
+      if (index % 7 < 3) {
+        const next = Math.floor(index / 7) * 3 + (index % 7);
+        paidFirstCancels[next] = await cancelCounted(paidFirst[next]!.id);
+        return;
+      }
+      const order = await placeOrder(system.urls.orders, userOf(index), randomInt(5, 15));
+      raced.accepted.push(order.id);
+      const delay = [0, 0, 1, 2, 5, 10, 25, 50, 100, 200][randomInt(0, 9)]!;
+      if (delay > 0) await Bun.sleep(delay);
+      await cancelCounted(order.id);
+    };
+    const load = Promise.all(Array.from({ length: 70 }, (_, index) => step(index)));
+    await eventually(() => stepsStarted >= crashAt, 30_000, `${crashAt} steps started`);
     const pendingBeforeCrash = (await sql<{ count: number }>`select count(*)::int as count from orders.orders where status not in ('Cancelled', 'Refunded')`.execute(databases.orders)).rows[0]!.count;
-    await system.crashAndRestart("payments");
+    await system.crash("payments");
+
+    // Cancelled first, for certain: Payments is down, so no payment result can come before the cancel…
+    const cancelledFirst = await Promise.all(
+      Array.from({ length: 30 }, async (_, index) => {
+        const order = await placeOrder(system.urls.orders, userOf(index), randomInt(5, 15));
+        raced.accepted.push(order.id);
+        expect(await cancelCounted(order.id)).toBe("CancelRequested");
+        return order.id;
+      }),
+    );
+    // …and their order-created, once Orders has published it for good (marked: never again),
+    // is taken off the bus until Payments has answered the refund requests.
+    await eventually(
+      async () =>
+        (await sql<{ count: number }>`
+          select count(*)::int as count from orders.outbox
+          where topic = ${orderCreatedTopic} and published_at is not null and (value::json->'payload'->>'orderId')::uuid = any(${cancelledFirst}::uuid[])`.execute(databases.orders))
+          .rows[0]!.count === cancelledFirst.length,
+      15_000,
+      "the cancelled-first orders' order-created published",
+    );
+    const heldOrders = new Set(cancelledFirst);
+    const orderIdOf = (value: string) => (JSON.parse(value) as { payload: { orderId: string } }).payload.orderId;
+    const held = await streams.take(orderCreatedTopic, (message) => heldOrders.has(orderIdOf(message.value)));
+    expect(new Set(held.map((message) => orderIdOf(message.value)))).toEqual(heldOrders);
+    await system.restart("payments");
+    await eventually(all(cancelledFirst, "Cancelled"), 30_000, "the cancelled-first orders Cancelled");
+    // Now Payments gets them: each finds its order's refund request and debits nothing.
+    await streams.republish(orderCreatedTopic, held);
+
     await load;
     await settle(harness, 90_000, "every cancelled order settled after the crash");
 
     expect(raced.accepted).toHaveLength(100);
     expect(answers).toEqual({ 202: 100 });
+    expect(paidFirstCancels).toEqual(paidFirst.map(() => "RefundPending"));
     const statuses = (await sql<{ id: string; status: string; user_id: string }>`select id, status, user_id from orders.orders where id = any(${raced.accepted}::uuid[])`.execute(databases.orders)).rows;
     expect(statuses).toHaveLength(100);
     const byStatus = (status: string) => statuses.filter((row) => row.status === status).map((row) => row.id);
     expect(byStatus("Cancelled").length + byStatus("Refunded").length).toBe(100);
+    expect(byStatus("Refunded")).toEqual(expect.arrayContaining(paidFirst.map((order) => order.id)));
+    expect(byStatus("Cancelled")).toEqual(expect.arrayContaining(cancelledFirst));
     for (const userId of users) expect(await balanceOf(userId)).toBe(deposit);
 
     const ledger = (await sql<{ kind: string; order_id: string }>`select kind, order_id from payments.ledger where order_id = any(${raced.accepted}::uuid[])`.execute(databases.payments)).rows;
@@ -154,9 +215,6 @@ describe("cancelling orders in split mode (real processes, PostgreSQL, Redis)", 
     for (const orderId of byStatus("Refunded")) expect({ orderId, kinds: kindsOf(orderId) }).toEqual({ orderId, kinds: ["debit", "refund"] });
     for (const orderId of byStatus("Cancelled")) expect({ orderId, kinds: kindsOf(orderId) }).toEqual({ orderId, kinds: [] });
     const report = await expectInvariants(raced.accepted);
-    // Both ends of the race happened: some debits came first and were refunded, some cancels came first.
-    expect(byStatus("Refunded").length).toBeGreaterThan(0);
-    expect(byStatus("Cancelled").length).toBeGreaterThan(0);
     const payments = await system.counters("payments");
     console.log("cancel race:", {
       cancelledAs, crashAt, pendingBeforeCrash, cancelled: report.cancelled, refunded: report.refunded, refunds: report.refunds,

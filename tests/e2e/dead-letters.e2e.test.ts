@@ -89,7 +89,10 @@ describe("a payment that fails every time becomes a dead letter an operator can 
     const listed = async () => (await dlqJson<{ items: Item[] }>("list", "--topic", orderCreatedTopic)).items;
     await eventually(async () => (await listed()).some((item) => item.key === unlucky), 30_000, "the order's payment to be dead-lettered and listed");
     const [deadLetter] = (await listed()).filter((item) => item.key === unlucky);
-    expect(deadLetter).toMatchObject({ module: "payments", topic: orderCreatedTopic, state: "pending", replayCount: 0, attempts: 5 });
+    expect(deadLetter).toMatchObject({ module: "payments", topic: orderCreatedTopic, subject: order.id, state: "pending", replayCount: 0, attempts: 5 });
+    // Found by what it is about: the order.
+    expect((await dlqJson<{ items: Item[] }>("list", "--subject", order.id)).items.map((item) => item.id)).toEqual([deadLetter!.id]);
+    expect((await dlqJson<{ items: Item[] }>("list", "--subject", others[0]!.id)).items).toEqual([]);
     expect(deadLetter!.error).toContain(`fault injected by the test: no debit for user ${unlucky}`);
     const shown = await dlqJson<Item>("show", deadLetter!.id);
     expect(JSON.parse(shown.message!)).toMatchObject({ id: deadLetter!.id, type: orderCreatedTopic, payload: { orderId: order.id } });
@@ -165,7 +168,7 @@ describe("recording survives a crash", () => {
       return total;
     };
     const row = async () =>
-      (await sql<{ state: string; last_failed_at: Date; error: string }>`select state, last_failed_at, error from payments.dead_letters where id = ${id}::uuid`.execute(databases.payments)).rows;
+      (await sql<{ state: string; last_failed_at: Date; error: string; subject: string | null }>`select state, last_failed_at, error, subject from payments.dead_letters where id = ${id}::uuid`.execute(databases.payments)).rows;
 
     // Asked on another session than the one holding the lock: pg_stat_activity is read once per transaction.
     const stuckRecorders = async () =>
@@ -192,6 +195,8 @@ describe("recording survives a crash", () => {
     const [first] = await row();
     expect(first!.state).toBe("pending");
     expect(first!.error).toContain("PoisonMessageError");
+    // Its payload fails the schema, but the order it names is still read.
+    expect(first!.subject).toBe((JSON.parse(poison) as { payload: { orderId: string } }).payload.orderId);
     await eventually(async () => (await pendingOnDeadLetterTopic()) === 0, 20_000, "the dead-letter message to be acknowledged");
 
     // The same message again: dead-lettered a second time, the same row, updated.

@@ -1,8 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import Redis from "ioredis";
 import postgres from "postgres";
+import { newEnvelope, orderCreatedTopic } from "../../shared/contracts";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
+import { BusStreams } from "../support/bus-streams";
 import { OtlpReceiver, spanKind, type ReceivedSpan } from "../support/otlp-receiver";
 import { SplitSystem } from "../support/split-system";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
@@ -179,6 +182,73 @@ describe("one trace per order", () => {
       expectOneTree(spans, canceller.spanId);
     },
     startTimeoutMs + 30_000,
+  );
+});
+
+describe("every line logged about a message carries its trace context", () => {
+  test(
+    "split mode: a payment the database refuses (retries, dead letter), a poison message and a skipped duplicate",
+    async () => {
+      const receiver = OtlpReceiver.start();
+      cleanups.push(async () => receiver.stop());
+      const system = await SplitSystem.start(redisUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...quickExport, LOG_LEVEL: "debug" });
+      cleanups.push(() => system.cleanup());
+      const payments = postgres(system.databaseUrls.payments, { max: 1, onnotice: () => {} });
+      cleanups.push(() => payments.end());
+      const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+      redis.on("error", () => {});
+      cleanups.push(async () => redis.disconnect());
+      const streams = new BusStreams(redis, system.prefix);
+      const linesAbout = (orderId: string, messages: string[]) =>
+        system.logLines("payments").filter((line) => line.orderId === orderId && messages.includes(String(line.msg)));
+      const ids = (line: Record<string, unknown>) => ({ msg: line.msg, traceId: line.traceId, spanId: line.spanId });
+      const spanIds = (traceId: string, name: string) => receiver.trace(traceId).filter((span) => span.name === name).map((span) => span.spanId);
+
+      // An operator's constraint refuses this user's debits: the payment fails every time.
+      const unlucky = await openAccount(system.urls.payments, 100);
+      await payments.unsafe(`
+        create function public.refuse_debit() returns trigger language plpgsql as $$
+        begin raise exception 'refused by an operator constraint'; end $$;
+        create trigger refuse_debit before insert on payments.ledger for each row
+          when (new.kind = 'debit' and new.user_id = '${unlucky}') execute function public.refuse_debit();`);
+      const refused = callerContext();
+      const order = await placeOrder(system.urls.orders, unlucky, 30, { traceparent: refused.traceparent });
+      const failing = ["handler failed, will retry", "message dead-lettered"];
+      await eventually(() => linesAbout(order.id, failing).some((line) => line.msg === "message dead-lettered"), 30_000, "the payment dead-lettered");
+      await eventually(() => spanIds(refused.traceId, "publish order-created").length > 0, 10_000, "the order-created publish span");
+      // The bus's lines carry the context the message travelled with: the span that published it.
+      const [publishedBy] = spanIds(refused.traceId, "publish order-created");
+      const lines = linesAbout(order.id, failing);
+      expect(lines.map((line) => line.msg)).toContain("handler failed, will retry");
+      expect(lines.map(ids)).toEqual(lines.map((line) => ({ msg: line.msg, traceId: refused.traceId, spanId: publishedBy })));
+
+      // Poison (a payload that fails its schema) with a trace context of its own: dead-lettered at once, the line carries it.
+      const poisonTrace = callerContext();
+      const poisonOrder = crypto.randomUUID();
+      const poison = newEnvelope(orderCreatedTopic, unlucky, { orderId: poisonOrder, userId: unlucky, amount: -5, description: "poison" });
+      await streams.republish(orderCreatedTopic, [{ key: unlucky, value: JSON.stringify(poison), headers: { traceparent: poisonTrace.traceparent } }]);
+      await eventually(() => linesAbout(poisonOrder, failing).length > 0, 20_000, "the poison message dead-lettered");
+      expect(linesAbout(poisonOrder, failing).map(ids)).toEqual([{ msg: "message dead-lettered", traceId: poisonTrace.traceId, spanId: poisonTrace.spanId }]);
+      expect(String(linesAbout(poisonOrder, failing)[0]!.error)).toContain("PoisonMessageError");
+
+      // A paid order's order-created delivered again (as its outbox row stored it): skipped, with a
+      // debug line inside the consumer span of that delivery.
+      const lucky = await openAccount(system.urls.payments, 100);
+      const paidTrace = callerContext();
+      const paid = await placeOrder(system.urls.orders, lucky, 10, { traceparent: paidTrace.traceparent });
+      await eventually(() => completedOrder(system.urls.orders, paid.id), 15_000, "the order paid");
+      const orders = postgres(system.databaseUrls.orders, { max: 1, onnotice: () => {} });
+      cleanups.push(() => orders.end());
+      const [row] = await orders<{ key: string; value: string; headers: Record<string, string> }[]>`
+        select key, value, headers from orders.outbox where topic = ${orderCreatedTopic} and value::json->'payload'->>'orderId' = ${paid.id}`;
+      await streams.republish(orderCreatedTopic, [row!]);
+      const skipped = () => linesAbout(paid.id, ["duplicate message skipped"]);
+      await eventually(() => skipped().length === 1, 20_000, "the duplicate skipped");
+      await eventually(() => spanIds(paidTrace.traceId, "process order-created").length === 2, 10_000, "both consumer spans exported");
+      expect(skipped()[0]).toMatchObject({ level: "debug", traceId: paidTrace.traceId });
+      expect(spanIds(paidTrace.traceId, "process order-created")).toContain(String(skipped()[0]!.spanId));
+    },
+    startTimeoutMs + 60_000,
   );
 });
 

@@ -1,7 +1,7 @@
 import type Redis from "ioredis";
-import { deadLetterTopic } from "../../shared/bus/bus";
+import { deadLetterTopic, type OutgoingMessage } from "../../shared/bus/bus";
 import { partitionOf } from "../../shared/bus/delivery";
-import { entryFields, StreamKeys } from "../../shared/bus/redis-streams/stream-entries";
+import { entryFields, StreamKeys, toDelivery } from "../../shared/bus/redis-streams/stream-entries";
 import { orderCreatedTopic, paymentProcessedTopic, refundProcessedTopic, refundRequestedTopic } from "../../shared/contracts";
 
 /** The partition streams per topic the processes use (RedisBus's default; REDIS_PARTITIONS is not configurable). */
@@ -45,9 +45,10 @@ export class BusStreams {
           const fields = new Map<string, unknown>();
           for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
           if (fields.get("name") !== group) continue;
-          // `lag` is nil when Redis cannot count it; then look for any entry after the last delivered.
-          const lag = fields.get("lag") ?? (await this.redis.xrange(stream, `(${String(fields.get("last-delivered-id"))}`, "+", "COUNT", 1)).length;
-          total += Number(fields.get("pending")) + Number(lag);
+          // Any entry after the last delivered one, looked up: `lag` is not to be trusted once
+          // entries were deleted (`take`): Redis keeps counting a deleted entry as unread.
+          const undelivered = (await this.redis.xrange(stream, `(${String(fields.get("last-delivered-id"))}`, "+", "COUNT", 1)).length;
+          total += Number(fields.get("pending")) + undelivered;
         }
       }
     }
@@ -58,10 +59,31 @@ export class BusStreams {
    * Publishes each message again exactly as it was (same key, same envelope, so the same message
    * id), straight into the topic's partition streams, as an operator replaying a topic would.
    */
-  async republish(topic: string, messages: { key: string; value: string }[]): Promise<void> {
+  async republish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     const pipeline = this.redis.pipeline();
     for (const message of messages) pipeline.xadd(this.#keys.stream(topic, partitionOf(message.key, partitions)), "*", ...entryFields(message));
     for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+
+  /**
+   * Takes the messages `wanted` picks off a topic's partition streams (XDEL) and returns them, to
+   * be published again later (`republish`): a consumer group that has not read them yet never
+   * sees them meanwhile. Holds a message back only while no member of the group is running (an
+   * entry a member has already read stays in its pending list).
+   */
+  async take(topic: string, wanted: (message: OutgoingMessage) => boolean): Promise<OutgoingMessage[]> {
+    const taken: OutgoingMessage[] = [];
+    for (const stream of this.#keys.streams(topic)) {
+      const ids: string[] = [];
+      for (const [id, fields] of await this.redis.xrange(stream, "-", "+")) {
+        const message = toDelivery(topic, 0, [id, fields]);
+        if (!wanted(message)) continue;
+        ids.push(id);
+        taken.push({ key: message.key, value: message.value, headers: message.headers });
+      }
+      if (ids.length > 0) await this.redis.xdel(stream, ...ids);
+    }
+    return taken;
   }
 
   /** Every entry still retained in a topic's partition streams (consumed entries get trimmed). */

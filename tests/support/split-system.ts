@@ -76,10 +76,24 @@ export class SplitSystem {
 
   /** SIGKILL (a crash: nothing is finished, acknowledged or handed back), then a fresh start on the same port. */
   async crashAndRestart(side: Side): Promise<void> {
+    await this.crash(side);
+    await this.restart(side);
+  }
+
+  /**
+   * SIGKILL, and no restart until `restart(side)`: meanwhile the side's messages wait on the bus
+   * and its API refuses connections.
+   */
+  async crash(side: Side): Promise<void> {
     await this.#carry(side);
     const dead = this.#processes[side];
     await dead.kill();
     this.#exited.push({ side, process: dead });
+  }
+
+  /** Starts `side` again, on the port it had, after `crash(side)`. */
+  async restart(side: Side): Promise<void> {
+    if (!this.#exited.some((exited) => exited.process === this.#processes[side])) throw new Error(`${side} is running: crash it first`);
     await this.#launch(side);
   }
 
@@ -97,13 +111,30 @@ export class SplitSystem {
 
   /** The last lines of every life of `side`'s process, for a failure message. */
   output(side: Side): string {
-    const lives = [...this.#exited.filter((exited) => exited.side === side).map((exited) => exited.process), this.#processes[side]];
-    return lives
+    return this.#lives(side)
       .map((life) => `${life.output.stderr}${life.output.stdout}`)
       .join("\n--- restarted ---\n")
       .split("\n")
       .slice(-40)
       .join("\n");
+  }
+
+  /** What every life of `side`'s process logged (its JSON lines on stdout), parsed, oldest first. */
+  logLines(side: Side): Record<string, unknown>[] {
+    return this.#lives(side)
+      .flatMap((life) => life.output.stdout.split("\n"))
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return []; // not a log line, or one still being written
+        }
+      });
+  }
+
+  #lives(side: Side): SystemProcess[] {
+    const exited = this.#exited.filter((exited) => exited.side === side).map((exited) => exited.process);
+    return exited.includes(this.#processes[side]) ? exited : [...exited, this.#processes[side]];
   }
 
   async #carry(side: Side): Promise<void> {

@@ -63,10 +63,10 @@ for (const backend of testBackends) {
       const first = result(order.id, order.user_id, "failed", "insufficient_funds");
       expect((await run([first])).rows.map((row) => row.fresh)).toEqual([1]);
       const again = await run([first]);
-      expect(again.rows).toEqual([{ fresh: 0, id: null, topic: null, key: null, value: null, headers: null }]);
+      expect(again.rows).toEqual([{ fresh: 0, duplicates: [first.id], id: null, topic: null, key: null, value: null, headers: null }]);
       // A new message (new id) saying otherwise: fresh for the inbox, but the status only moves forward.
       const late = await run([result(order.id, order.user_id, "completed")]);
-      expect(late.rows).toEqual([{ fresh: 1, id: null, topic: null, key: null, value: null, headers: null }]);
+      expect(late.rows).toEqual([{ fresh: 1, duplicates: null, id: null, topic: null, key: null, value: null, headers: null }]);
       expect((await findOrder(db(), order.id))!.status).toBe("PaymentFailed");
     });
 

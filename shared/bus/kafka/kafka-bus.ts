@@ -142,9 +142,10 @@ export class KafkaBus implements Bus, Abortable {
         this.#logger.warn("could not delete a broadcast consumer group", { groupId, error: String(error) });
       });
     const member = this.#member(this.#kafka.consumer({ groupId, ...CONSUMER }), deleteGroup);
-    const report = (error: unknown) => this.#logger.error("broadcast handler failed", { topic, error: String(error) });
     const eachMessage: ConsumerRunConfig["eachMessage"] = async ({ partition, message, heartbeat }) => {
-      await this.#whileAlive(handler(toDelivery(topic, partition, message)).catch(report), heartbeat);
+      const delivery = toDelivery(topic, partition, message);
+      const report = (error: unknown) => this.#logger.error("broadcast handler failed", { ...describeMessage(delivery), error: String(error) });
+      await this.#whileAlive(handler(delivery).catch(report), heartbeat);
     };
     await this.#start(member, topic, false, { partitionsConsumedConcurrently: this.#partitions, eachMessage }, (consumer) => {
       for (const { partition, offset } of ends) consumer.seek({ topic, partition, offset });

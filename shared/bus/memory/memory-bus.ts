@@ -102,7 +102,7 @@ export class MemoryBus implements Bus, Abortable {
       chain = chain.then(() =>
         this.#dead.signal.aborted
           ? undefined
-          : handler(message).catch((error) => this.#logger?.error("broadcast handler failed", { topic, error: String(error) })),
+          : handler(message).catch((error) => this.#logger?.error("broadcast handler failed", { ...describeMessage(message), error: String(error) })),
       );
     });
     return this.#track({ leave: unlisten, drain: () => chain });

@@ -1,6 +1,6 @@
 import type Redis from "ioredis";
 import type { MessageHandler } from "../bus";
-import { sleep, spaceOut } from "../delivery";
+import { describeMessage, sleep, spaceOut } from "../delivery";
 import type { BusLogger } from "../logger";
 import { toDelivery, trimConsumed, type RawEntry } from "./stream-entries";
 
@@ -77,8 +77,9 @@ export class BroadcastReader {
           for (const entry of entries) {
             this.#positions[partition] = entry[0];
             if (this.#stop.signal.aborted) return;
-            await this.handler(toDelivery(this.topic, partition, entry)).catch((error) =>
-              this.logger?.error("broadcast handler failed", { topic: this.topic, error: String(error) }),
+            const delivery = toDelivery(this.topic, partition, entry);
+            await this.handler(delivery).catch((error) =>
+              this.logger?.error("broadcast handler failed", { ...describeMessage(delivery), error: String(error) }),
             );
           }
         }

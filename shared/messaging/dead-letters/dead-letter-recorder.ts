@@ -2,6 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { deadLetterTopic, DependencyUnavailableError, type Bus, type Subscription } from "../../bus/bus";
 import { isDatabaseUnavailable } from "../../db/unavailable";
 import { deadLetterOf, type DeadLetterRecord } from "./dead-letter";
+import type { SubjectPath } from "./dead-letter-subject";
 
 export interface DeadLetterRecorderOptions {
   bus: Bus;
@@ -12,6 +13,8 @@ export interface DeadLetterRecorderOptions {
   topic: string;
   /** The recorder's own consumer group on `<topic>.dlq`. */
   group: string;
+  /** Where the topic's messages say what they are about (the row's `subject`); none: null. */
+  subject?: SubjectPath;
 }
 
 /**
@@ -23,9 +26,9 @@ export interface DeadLetterRecorderOptions {
  * its replay count kept), and a second delivery of the same dead-letter message changes nothing.
  */
 export function recordDeadLetters(options: DeadLetterRecorderOptions): Promise<Subscription> {
-  const { bus, db, schema, topic, group } = options;
+  const { bus, db, schema, topic, group, subject } = options;
   return bus.subscribeBatch(deadLetterTopic(topic), group, async (batch) => {
-    const records = batch.map((delivery) => deadLetterOf(delivery));
+    const records = batch.map((delivery) => deadLetterOf(delivery, subject));
     await db
       .transaction()
       .execute(async (trx) => {
@@ -51,11 +54,11 @@ async function upsert(trx: Kysely<any>, schema: string, record: DeadLetterRecord
   const failedAt = record.failedAt.toISOString();
   await sql`
     insert into ${sql.table(`${schema}.dead_letters`)} as d
-      (id, topic, key, message, headers, error, attempts, first_failed_at, last_failed_at, last_event)
-    values (${record.id}::uuid, ${record.topic}, ${record.key}, decode(${message}, 'base64'), ${JSON.stringify(record.headers)},
+      (id, topic, key, subject, message, headers, error, attempts, first_failed_at, last_failed_at, last_event)
+    values (${record.id}::uuid, ${record.topic}, ${record.key}, ${record.subject}::text, decode(${message}, 'base64'), ${JSON.stringify(record.headers)},
       ${record.error}, ${record.attempts}::int, ${failedAt}::timestamptz, ${failedAt}::timestamptz, ${record.event})
     on conflict (id) do update set
-      topic = excluded.topic, key = excluded.key, message = excluded.message, headers = excluded.headers,
+      topic = excluded.topic, key = excluded.key, subject = excluded.subject, message = excluded.message, headers = excluded.headers,
       error = excluded.error, attempts = excluded.attempts,
       first_failed_at = least(d.first_failed_at, excluded.first_failed_at),
       last_failed_at = greatest(d.last_failed_at, excluded.last_failed_at),

@@ -7,6 +7,8 @@ export interface DeadLetterSummary {
   module: string;
   topic: string;
   key: string;
+  /** What the message is about, as the consuming module reads it (e.g. an id); null when unreadable. */
+  subject: string | null;
   error: string;
   attempts: number;
   firstFailedAt: Date;
@@ -30,6 +32,8 @@ export interface DeadLetterCursor {
 
 export interface DeadLetterListFilter {
   topic?: string;
+  /** Only the dead letters about this (exact match on `subject`). */
+  subject?: string;
   state?: DeadLetterState;
   before?: DeadLetterCursor;
   limit: number;

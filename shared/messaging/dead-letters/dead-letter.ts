@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Delivery } from "../../bus/bus";
+import { subjectIn, type SubjectPath } from "./dead-letter-subject";
 
 /** What one message on `<topic>.dlq` says, as the recorder writes it down. */
 export interface DeadLetterRecord {
@@ -8,6 +9,8 @@ export interface DeadLetterRecord {
   /** The topic it was consumed from. */
   topic: string;
   key: string;
+  /** What the message is about, read with its topic's `SubjectPath`; null when it cannot be read. */
+  subject: string | null;
   /** The message exactly as it was published. */
   value: string;
   headers: Record<string, string>;
@@ -32,16 +35,17 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * same row); else the id a re-drive stamped on it; else a name-based UUID of its original topic,
  * partition and position, which is the same however often that one message is dead-lettered.
  * PostgreSQL text cannot hold NUL: in the key and the error it becomes U+FFFD (the message itself
- * is kept as bytes).
+ * is kept as bytes). The subject is read at `subject` in the message (see `subjectOf`).
  */
-export function deadLetterOf(delivery: Delivery, now = new Date()): DeadLetterRecord {
+export function deadLetterOf(delivery: Delivery, subject?: SubjectPath, now = new Date()): DeadLetterRecord {
   const headers = delivery.headers;
   const topic = headers["x-original-topic"] ?? delivery.topic.replace(/\.dlq$/, "");
   const partition = headers["x-original-partition"] ?? String(delivery.partition);
   const position = headers["x-original-position"] ?? delivery.position;
   const stamped = headers[deadLetterIdHeader];
+  const json = parseJson(delivery.value);
   const id =
-    envelopeIdOf(delivery.value) ??
+    envelopeIdOf(json) ??
     (stamped && uuidPattern.test(stamped) ? stamped.toLowerCase() : nameBasedUuid(`${topic}/${partition}/${position}`));
   const deadLetteredAt = headers["x-dead-lettered-at"];
   const failedAt = deadLetteredAt && !Number.isNaN(Date.parse(deadLetteredAt)) ? new Date(deadLetteredAt) : now;
@@ -50,6 +54,7 @@ export function deadLetterOf(delivery: Delivery, now = new Date()): DeadLetterRe
     id,
     topic: withoutNul(topic),
     key: withoutNul(delivery.key),
+    subject: subjectIn(json, subject),
     value: delivery.value,
     headers,
     error: withoutNul(headers["x-error"] ?? "(the bus gave no reason)"),
@@ -67,13 +72,17 @@ export function redriveHeaders(id: string, headers: Record<string, string>): Rec
   return { ...own, [deadLetterIdHeader]: id };
 }
 
-function envelopeIdOf(value: string): string | undefined {
+function parseJson(value: string): unknown {
   try {
-    const id = (JSON.parse(value) as { id?: unknown } | null)?.id;
-    return typeof id === "string" && uuidPattern.test(id) ? id.toLowerCase() : undefined;
+    return JSON.parse(value);
   } catch {
     return undefined;
   }
+}
+
+function envelopeIdOf(json: unknown): string | undefined {
+  const id = typeof json === "object" && json !== null ? (json as { id?: unknown }).id : undefined;
+  return typeof id === "string" && uuidPattern.test(id) ? id.toLowerCase() : undefined;
 }
 
 /** A version-5 (SHA-1, name-based) UUID of `name` in a namespace of our own (RFC 9562 §5.5). */

@@ -14,7 +14,7 @@ import { deleteRedisKeys, testRedisUrl } from "../../testing/redis";
 import { recordDeadLetters } from "./dead-letter-recorder";
 import type { DeadLetter } from "./dead-letter-store";
 import { DeadLetters } from "./dead-letters";
-import { createDeadLettersTable } from "./dead-letters.tables";
+import { addDeadLetterSubjects, createDeadLettersTable } from "./dead-letters.tables";
 
 /**
  * The recorder and the store over each bus adapter (the same Bus port), on PostgreSQL: a consumer
@@ -86,9 +86,9 @@ for (const adapter of adapters) {
     let recorderBus: Bus & Abortable;
     const startRecorder = async (bus: Bus & Abortable) => {
       recorderBus = bus;
-      subscriptions.push(await recordDeadLetters({ bus, db: db(), schema, topic, group: "work.dead-letters" }));
+      subscriptions.push(await recordDeadLetters({ bus, db: db(), schema, topic, group: "work.dead-letters", subject: ["payload", "ref"] }));
     };
-    const envelope = (key = "user-1") => ({ id: randomUUID(), key, payload: { n: Math.random() } });
+    const envelope = (key = "user-1") => ({ id: randomUUID(), key, payload: { ref: randomUUID(), n: Math.random() } });
     let publisher: Bus;
     const publish = (value: string, key = "user-1") => publisher.publish(topic, [{ key, value }]);
     const recorded = async (id: string, state: DeadLetter["state"] = "pending", timeoutMs = adapter.takeoverMs) => {
@@ -101,7 +101,10 @@ for (const adapter of adapters) {
 
     beforeAll(async () => {
       testDatabase = await openTestDatabase("postgres");
-      await migrate(db(), { schema, migrations: { "001-dead-letters": { up: createDeadLettersTable } } });
+      await migrate(db(), {
+        schema,
+        migrations: { "001-dead-letters": { up: createDeadLettersTable }, "002-subjects": { up: (kysely) => addDeadLetterSubjects(kysely, { [topic]: ["payload", "ref"] }) } },
+      });
       publisher = member();
       store = new DeadLetters({ module: "work", db: db(), schema, bus: publisher, topics: [topic] });
       const consumer = member();
@@ -133,7 +136,7 @@ for (const adapter of adapters) {
       refused.add(message.id);
       await publish(JSON.stringify(message));
       const row = await recorded(message.id);
-      expect(row).toMatchObject({ module: "work", topic, key: "user-1", attempts: retryPolicy.maxAttempts, replayCount: 0, message: JSON.stringify(message) });
+      expect(row).toMatchObject({ module: "work", topic, key: "user-1", subject: message.payload.ref, attempts: retryPolicy.maxAttempts, replayCount: 0, message: JSON.stringify(message) });
       expect(row.error).toContain(`Refused BY THE TEST: ${message.id}`);
       expect(row.firstFailedAt.getTime()).toBe(row.lastFailedAt.getTime());
 
@@ -190,6 +193,7 @@ for (const adapter of adapters) {
       const row = await recorded(id!);
       expect(row.attempts).toBe(1);
       expect(row.error).toContain("not JSON");
+      expect(row.subject).toBeNull();
       expect(await store.redrive(id!)).toMatchObject({ redriven: { id, message: garbage } });
       const again = await recorded(id!, "pending");
       expect(again.replayCount).toBe(1);

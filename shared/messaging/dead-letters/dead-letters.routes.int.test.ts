@@ -12,7 +12,7 @@ import { eventually } from "../../testing/eventually";
 import { openTestDatabase, type TestDatabase } from "../../testing/postgres";
 import { DeadLetters } from "./dead-letters";
 import { deadLetterRoutes } from "./dead-letters.routes";
-import { createDeadLettersTable } from "./dead-letters.tables";
+import { addDeadLetterSubjects, createDeadLettersTable } from "./dead-letters.tables";
 
 /**
  * The admin API (DESIGN §11) over two modules' stores, as mono serves it: one route set, both
@@ -31,14 +31,14 @@ let app: OpenAPIHono;
 const republished: { topic: string; value: string; headers: Record<string, string> }[] = [];
 const db = () => testDatabase.database.kysely as Kysely<any>;
 
-/** A dead letter as the recorder would have written it, failed `minutesAgo`. */
-async function deadLetter(schema: string, topic: string, minutesAgo: number, error = "Error: boom"): Promise<{ id: string; value: string }> {
+/** A dead letter as the recorder would have written it, failed `minutesAgo`, about `subject` (its `payload.ref`). */
+async function deadLetter(schema: string, topic: string, minutesAgo: number, error = "Error: boom", subject: string | null = null): Promise<{ id: string; value: string }> {
   const id = randomUUID();
-  const value = JSON.stringify({ id, key: "user-1", payload: { minutesAgo } });
+  const value = JSON.stringify({ id, key: "user-1", payload: { minutesAgo, ...(subject !== null && { ref: subject }) } });
   const at = new Date(Date.now() - minutesAgo * 60_000).toISOString();
   await sql`
-    insert into ${sql.table(`${schema}.dead_letters`)} (id, topic, key, message, headers, error, attempts, first_failed_at, last_failed_at, last_event)
-    values (${id}::uuid, ${topic}, 'user-1', convert_to(${value}, 'UTF8'), ${JSON.stringify({ "x-error": error, traceparent: "00-abc-def-01" })},
+    insert into ${sql.table(`${schema}.dead_letters`)} (id, topic, key, subject, message, headers, error, attempts, first_failed_at, last_failed_at, last_event)
+    values (${id}::uuid, ${topic}, 'user-1', ${subject}::text, convert_to(${value}, 'UTF8'), ${JSON.stringify({ "x-error": error, traceparent: "00-abc-def-01" })},
       ${error}, 5, ${at}::timestamptz, ${at}::timestamptz, ${`test@${at}`})`.execute(db());
   return { id, value };
 }
@@ -64,7 +64,10 @@ function build(auth: ReturnType<typeof createAuthPolicy>): OpenAPIHono {
 
 beforeAll(async () => {
   testDatabase = await openTestDatabase("pglite");
-  for (const { schema } of modules) await migrate(db(), { schema, migrations: { "001-dead-letters": { up: createDeadLettersTable } } });
+  for (const { schema, topic } of modules) {
+    const subjects = { [topic]: ["payload", "ref"] };
+    await migrate(db(), { schema, migrations: { "001-dead-letters": { up: createDeadLettersTable }, "002-subjects": { up: (kysely) => addDeadLetterSubjects(kysely, subjects) } } });
+  }
   bus = new MemoryBus();
   for (const { topic } of modules) {
     await bus.subscribe(topic, "observer", async (message) => void republished.push({ topic, value: message.value, headers: message.headers }));
@@ -115,8 +118,26 @@ describe("listing", () => {
     expect(discarded.map((item) => item.id)).toEqual([beta.id]);
   });
 
+  test("filtered by subject: the dead letters about it in every module, each listed with its subject", async () => {
+    const [about, other] = [randomUUID(), randomUUID()];
+    const alpha = await deadLetter("alpha", "alpha-in", 3, "Error: boom", about);
+    const beta = await deadLetter("beta", "beta-in", 2, "Error: boom", about);
+    await deadLetter("alpha", "alpha-in", 1, "Error: boom", other);
+    await deadLetter("beta", "beta-in", 1);
+    const list = async (query: string) =>
+      ((await (await app.request(`/api/admin/dead-letters?${query}`)).json()) as { items: { id: string; module: string; subject: string | null }[] }).items;
+    expect(await list(`subject=${about}`)).toEqual([expect.objectContaining({ id: beta.id, module: "beta", subject: about }), expect.objectContaining({ id: alpha.id, module: "alpha", subject: about })]);
+    expect((await list(`subject=${about}&topic=alpha-in`)).map((item) => item.id)).toEqual([alpha.id]);
+    expect(await list(`subject=${randomUUID()}`)).toEqual([]);
+    // Unfiltered, each item carries its subject, null where none could be read.
+    const all = await list("limit=500");
+    expect(all.find((item) => item.id === alpha.id)!.subject).toBe(about);
+    expect(all.filter((item) => item.subject === null).length).toBeGreaterThan(0);
+    expect(await (await app.request(`/api/admin/dead-letters/${beta.id}`)).json()).toMatchObject({ id: beta.id, subject: about });
+  });
+
   test("a bad filter or cursor is a 400 problem", async () => {
-    for (const query of ["topic=nope", "state=lost", "limit=0", "limit=501", "limit=ten", "limit=0x10", "before=yesterday", "before=2026-13-45T10:00:00.000Z_0b6f5c1e-3f4a-4c55-9d0e-6a7b8c9d0e1f", "colour=red"]) {
+    for (const query of ["topic=nope", "state=lost", "subject=", `subject=${"x".repeat(201)}`, "limit=0", "limit=501", "limit=ten", "limit=0x10", "before=yesterday", "before=2026-13-45T10:00:00.000Z_0b6f5c1e-3f4a-4c55-9d0e-6a7b8c9d0e1f", "colour=red"]) {
       const body = await problem(await app.request(`/api/admin/dead-letters?${query}`), 400);
       expect(body.detail).toContain("query");
     }
@@ -222,6 +243,10 @@ describe("AUTH=jwt", () => {
       "/api/admin/dead-letters/{id}/discard",
       "/api/admin/dead-letters/{id}/redrive",
     ]);
+    const list = document.paths["/api/admin/dead-letters"]!.get! as unknown as { parameters: { name: string; in: string }[] };
+    expect(list.parameters.map((parameter) => `${parameter.in}:${parameter.name}`)).toContain("query:subject");
+    const schemas = (document as unknown as { components: { schemas: Record<string, { properties: Record<string, { type?: unknown; nullable?: boolean; anyOf?: unknown }> }> } }).components.schemas;
+    expect(Object.keys(schemas.DeadLetterSummary!.properties)).toContain("subject");
     const redrive = document.paths["/api/admin/dead-letters/{id}/redrive"]!.post!;
     expect(Object.keys(redrive.responses).sort()).toEqual(["202", "400", "401", "403", "404", "409", "503"]);
     expect(redrive.security).toEqual([{ bearerAuth: [] }]);

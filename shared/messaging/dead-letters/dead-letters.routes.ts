@@ -36,9 +36,9 @@ export function deadLetterRoutes(stores: readonly DeadLetterStore[], auth: AuthP
     responses: { 200: jsonContent(deadLetterPageSchema, "A page of dead letters"), 400: problemContent("Invalid filter or cursor") },
   });
   app.openapi(auth.protectAdmin(list), async (c) => {
-    const { topic, state, before, limit = 50 } = c.req.valid("query");
+    const { topic, subject, state, before, limit = 50 } = c.req.valid("query");
     const pages = await Promise.all(
-      stores.filter((store) => topic === undefined || store.topics.includes(topic)).map((store) => store.list({ topic, state, before, limit: limit + 1 })),
+      stores.filter((store) => topic === undefined || store.topics.includes(topic)).map((store) => store.list({ topic, subject, state, before, limit: limit + 1 })),
     );
     const merged = pages.flat().sort(newestFirst);
     const items = merged.slice(0, limit);
@@ -149,8 +149,8 @@ async function busRefusal<T>(work: () => Promise<T>): Promise<T> {
 }
 
 function summaryJson(item: DeadLetterSummary) {
-  const { id, module, topic, key, error, attempts, replayCount, state } = item;
-  return { id, module, topic, key, error, attempts, firstFailedAt: item.firstFailedAt.toISOString(), lastFailedAt: item.lastFailedAt.toISOString(), replayCount, state };
+  const { id, module, topic, key, subject, error, attempts, replayCount, state } = item;
+  return { id, module, topic, key, subject, error, attempts, firstFailedAt: item.firstFailedAt.toISOString(), lastFailedAt: item.lastFailedAt.toISOString(), replayCount, state };
 }
 
 function detailJson(item: DeadLetter) {

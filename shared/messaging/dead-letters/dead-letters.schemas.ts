@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { DeadLetterCursor } from "./dead-letter-store";
+import { maxSubjectLength } from "./dead-letter-subject";
 import { deadLetterStates } from "./dead-letters.tables";
 
 /** The admin API's shapes (DESIGN §11); the topics are those the process's modules consume. */
@@ -22,6 +23,15 @@ const topicOf = (topics: readonly string[]) =>
 export function listQuery(topics: readonly string[]) {
   return z.strictObject({
     topic: topicOf(topics).optional().openapi({ param: { name: "topic", in: "query", description: "The topic it was consumed from" } }),
+    subject: z
+      .string()
+      .min(1)
+      .max(maxSubjectLength)
+      .optional()
+      .openapi({
+        param: { name: "subject", in: "query", description: "Only the dead letters about this: their subject, exactly (e.g. an order id)" },
+        example: "0b6f5c1e-3f4a-4c55-9d0e-6a7b8c9d0e1f",
+      }),
     state: z.enum(deadLetterStates).optional().openapi({ param: { name: "state", in: "query" } }),
     limit: z
       .string()
@@ -58,6 +68,10 @@ export const deadLetterSummarySchema = z
     module: z.string(),
     topic: z.string(),
     key: z.string(),
+    subject: z.string().nullable().openapi({
+      description: "What the message is about, as the module that consumes the topic reads it from the message (our events: the order id); null when it cannot be read",
+      example: "0b6f5c1e-3f4a-4c55-9d0e-6a7b8c9d0e1f",
+    }),
     error: z.string(),
     attempts: z.number().int(),
     firstFailedAt: z.iso.datetime(),

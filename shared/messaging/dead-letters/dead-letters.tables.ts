@@ -1,5 +1,6 @@
 import { sql, type ColumnType, type Kysely } from "kysely";
 import type { RetentionRule } from "../../db/retention-job";
+import { subjectOf, type SubjectPath } from "./dead-letter-subject";
 
 export const deadLetterStates = ["pending", "redriven", "discarded"] as const;
 export type DeadLetterState = (typeof deadLetterStates)[number];
@@ -14,6 +15,8 @@ export interface DeadLettersTable {
   /** The topic it was consumed from (not `<topic>.dlq`). */
   topic: string;
   key: string;
+  /** What the message is about, read with its topic's `SubjectPath` (the list filters by it); null when unreadable. */
+  subject: string | null;
   /** The message exactly as it was published (bytes: a message need not be valid text). */
   message: Buffer;
   /** Its headers as JSON, the bus's dead-letter headers (`x-error`, …) included. */
@@ -68,6 +71,49 @@ export async function createDeadLettersTable(db: Kysely<any>): Promise<void> {
     .column("resolved_at")
     .where(sql.ref("resolved_at"), "is not", null)
     .execute();
+}
+
+/** Rows the subject backfill reads and writes per statement. */
+const backfillPage = 500;
+
+/**
+ * Adds `subject` to a module's `dead_letters` (`db` has the schema applied; called from the
+ * module's migration) with the index the list filtered by subject reads, newest first, and fills
+ * it in for the rows already there from their stored messages, read with `subjects` (by topic) as
+ * the recorder reads new ones. Dead letters are an operator's queue, not a log: a few pages.
+ */
+export async function addDeadLetterSubjects(db: Kysely<any>, subjects: Readonly<Record<string, SubjectPath>>): Promise<void> {
+  await db.schema.alterTable("dead_letters").addColumn("subject", "text").execute();
+  await db.schema
+    .createIndex("dead_letters_by_subject")
+    .on("dead_letters")
+    .columns(["subject", "last_failed_at", "id"])
+    .where(sql.ref("subject"), "is not", null)
+    .execute();
+  for (let after: string | undefined; ; ) {
+    let query = db
+      .selectFrom("dead_letters")
+      .select(["id", "topic", sql<string>`encode(message, 'base64')`.as("message_base64")])
+      .orderBy("id")
+      .limit(backfillPage);
+    if (after !== undefined) query = query.where("id", ">", after);
+    const rows = (await query.execute()) as { id: string; topic: string; message_base64: string }[];
+    const found: Record<string, string> = {};
+    for (const row of rows) {
+      const subject = subjectOf(Buffer.from(row.message_base64, "base64").toString("utf8"), subjects[row.topic]);
+      if (subject !== null) found[row.id] = subject;
+    }
+    const ids = Object.keys(found);
+    if (ids.length > 0) {
+      await db
+        .updateTable("dead_letters")
+        .set({ subject: sql`${JSON.stringify(found)}::text::json ->> id::text` })
+        .where("id", "in", ids)
+        .execute();
+    }
+    if (rows.length < backfillPage) return;
+    after = rows.at(-1)!.id;
+  }
 }
 
 /** Re-driven and discarded dead letters go `retentionMs` after that; a pending one never. */

@@ -19,6 +19,7 @@ interface Row {
   id: string;
   topic: string;
   key: string;
+  subject: string | null;
   error: string;
   attempts: number;
   first_failed_at: Date;
@@ -32,7 +33,7 @@ interface FullRow extends Row {
   headers: string;
 }
 
-const summaryColumns = sql`id, topic, key, error, attempts, first_failed_at, last_failed_at, replay_count, state`;
+const summaryColumns = sql`id, topic, key, subject, error, attempts, first_failed_at, last_failed_at, replay_count, state`;
 const detailColumns = sql`${summaryColumns}, headers, encode(message, 'base64') as message_base64`;
 
 /** Ids re-driven per transaction by `redriveMatching`. */
@@ -55,6 +56,7 @@ export class DeadLetters implements DeadLetterStore {
   async list(filter: DeadLetterListFilter): Promise<DeadLetterSummary[]> {
     const conditions = [sql`true`];
     if (filter.topic !== undefined) conditions.push(sql`topic = ${filter.topic}`);
+    if (filter.subject !== undefined) conditions.push(sql`subject = ${filter.subject}`);
     if (filter.state !== undefined) conditions.push(sql`state = ${filter.state}`);
     if (filter.before) conditions.push(sql`(last_failed_at, id) < (${filter.before.lastFailedAt.toISOString()}::timestamptz, ${filter.before.id}::uuid)`);
     const { rows } = await sql<Row>`
@@ -152,6 +154,7 @@ export class DeadLetters implements DeadLetterStore {
       module: this.module,
       topic: row.topic,
       key: row.key,
+      subject: row.subject,
       error: row.error,
       attempts: row.attempts,
       firstFailedAt: row.first_failed_at,

@@ -5,6 +5,7 @@ import { createAdvanceStatuses } from "./002-advance-statuses";
 import { cancelStatuses } from "./003-cancel-statuses";
 import { deadLettersAndRetention } from "./004-dead-letters-and-retention";
 import { outboxHeaders } from "./005-outbox-headers";
+import { deadLetterSubjectsMigration } from "./006-dead-letter-subjects";
 
 /** Orders, inbox, outbox and idempotency keys in schema `orders`. */
 export const createOrders: Migration = {
@@ -35,4 +36,5 @@ export const ordersMigrations: Record<string, Migration> = {
   "003-cancel-statuses": cancelStatuses,
   "004-dead-letters-and-retention": deadLettersAndRetention,
   "005-outbox-headers": outboxHeaders,
+  "006-dead-letter-subjects": deadLetterSubjectsMigration,
 };

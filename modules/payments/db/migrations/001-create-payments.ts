@@ -6,6 +6,7 @@ import { refunds } from "./003-refunds";
 import { deadLettersAndRetention } from "./004-dead-letters-and-retention";
 import { declinedOrders } from "./005-declined-orders";
 import { outboxHeaders } from "./006-outbox-headers";
+import { deadLetterSubjectsMigration } from "./007-dead-letter-subjects";
 
 /** Accounts, ledger, inbox, outbox and idempotency keys in schema `payments`. */
 export const createPayments: Migration = {
@@ -48,4 +49,5 @@ export const paymentsMigrations: Record<string, Migration> = {
   "004-dead-letters-and-retention": deadLettersAndRetention,
   "005-declined-orders": declinedOrders,
   "006-outbox-headers": outboxHeaders,
+  "007-dead-letter-subjects": deadLetterSubjectsMigration,
 };

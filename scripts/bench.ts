@@ -12,8 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ArgumentError, parseArguments, usage, type BenchOptions } from "./bench/args";
-import type { Watchers } from "./bench/client";
-import { benchFetchLimit, maxFetchCheck, simultaneousFetches } from "./bench/fetch-limit";
+import { closeOrderConnections, type Watchers } from "./bench/client";
 import { logFindings } from "./bench/logs";
 import { deleteRedisKeys } from "./bench/redis-keys";
 import { runReference, type ReferenceResult } from "./bench/reference";
@@ -36,21 +35,6 @@ try {
   process.exit(2);
 }
 
-// Past capacity thousands of orders wait for their answers at once; a client that queued them
-// itself would add its own wait to the answer times. Checked for real before anything starts.
-let fetchCheck: { reached: number; asked: number } | undefined;
-if (options.scenario.kind === "overload" && options.load.kind === "open") {
-  const asked = Math.min(Math.ceil(options.load.rate), benchFetchLimit, maxFetchCheck);
-  fetchCheck = { asked, reached: await simultaneousFetches(asked) };
-  if (fetchCheck.reached < asked) {
-    console.error(
-      `bench: this process's fetch keeps only ${fetchCheck.reached} requests in flight, fewer than the ${asked} that --overload at this rate needs; ` +
-        `run it as \`bun run bench\` (which sets BUN_CONFIG_MAX_HTTP_REQUESTS=${benchFetchLimit}) or set that variable yourself`,
-    );
-    process.exit(2);
-  }
-}
-
 const started = performance.now();
 let interrupted = false;
 const progress = (line: string) => {
@@ -70,6 +54,7 @@ const cleanup = () =>
   (cleaning ??= (async () => {
     warmupWatchers?.close();
     watchers?.close();
+    closeOrderConnections();
     const notes = (await system?.stop()) ?? [];
     if (options.bus === "redis") {
       await deleteRedisKeys(redisUrl, redisPrefix).then(
@@ -101,7 +86,7 @@ try {
   system = await startSystem(options, workDir, options.bus === "redis" ? { REDIS_PREFIX: redisPrefix } : {});
   progress(`system ready (orders ${system.ordersUrl}, payments ${system.paymentsUrl})`);
   if (options.warmupSeconds > 0) await warmUp(system, options, progress, (opened) => (warmupWatchers = opened));
-  output = await measuredRun(system, options, progress, (opened) => (watchers = opened), fetchCheck);
+  output = await measuredRun(system, options, progress, (opened) => (watchers = opened));
 } catch (error) {
   failure = error;
 }

@@ -48,6 +48,8 @@ export interface RetentionSettings {
 
 /** Bounds of the queues in front of shared resources (a request past them is refused with 503). */
 export interface QueueBoundsSettings {
+  /** While the event loop runs this late (ms, smoothed), new requests are refused (MAX_EVENT_LOOP_DELAY). */
+  maxEventLoopDelayMs: number;
   /** Orders waiting for the intake's group commit (ORDER_INTAKE_MAX_QUEUE, ORDER_INTAKE_MAX_WAIT). */
   orderIntake: QueueBounds;
   /** API requests waiting for a module's database (REQUEST_MAX_QUEUE, REQUEST_MAX_WAIT). */
@@ -56,6 +58,7 @@ export interface QueueBoundsSettings {
 
 /** The defaults of the queue bounds (README: "Under overload"). */
 export const defaultQueueBounds: QueueBoundsSettings = {
+  maxEventLoopDelayMs: 100,
   orderIntake: { maxQueue: 1_000, maxWaitMs: 500 },
   requests: { maxQueue: 200, maxWaitMs: 500 },
 };
@@ -177,6 +180,8 @@ const environment = z.object({
   ORDER_INTAKE_MAX_WAIT: queueWait.optional(),
   REQUEST_MAX_QUEUE: count.optional(),
   REQUEST_MAX_WAIT: queueWait.optional(),
+  // While the event loop's smoothed lateness is past it, every queue refuses new requests.
+  MAX_EVENT_LOOP_DELAY: durationSetting.refine((ms) => ms <= 10_000, "expected at most 10s").optional(),
   KAFKA_BROKERS: brokers.default(["127.0.0.1:9092"]),
   KAFKA_SSL: z
     .stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off"], error: "expected true or false" })
@@ -259,6 +264,7 @@ function resolve(env: Environment): Config {
     retention: resolveRetention(env),
     orderIntakeWindowMs: env.ORDER_INTAKE_WINDOW,
     queueBounds: {
+      maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY ?? defaultQueueBounds.maxEventLoopDelayMs,
       orderIntake: { maxQueue: env.ORDER_INTAKE_MAX_QUEUE ?? defaultQueueBounds.orderIntake.maxQueue, maxWaitMs: env.ORDER_INTAKE_MAX_WAIT ?? defaultQueueBounds.orderIntake.maxWaitMs },
       requests: { maxQueue: env.REQUEST_MAX_QUEUE ?? defaultQueueBounds.requests.maxQueue, maxWaitMs: env.REQUEST_MAX_WAIT ?? defaultQueueBounds.requests.maxWaitMs },
     },

@@ -40,6 +40,7 @@ export class Metrics {
   readonly #socketCounts = new Set<() => number>();
   readonly #deadLetterTables = new Map<string, DeadLetterProbe>();
   readonly #queueSources = new Set<() => NamedQueueState[]>();
+  #eventLoopDelayMs: (() => number) | undefined;
 
   readonly httpRequests = new Counter({
     name: "gozon_http_requests_total",
@@ -161,6 +162,16 @@ export class Metrics {
         for (const { queue, oldestWaitMs } of queues()) this.set({ queue }, oldestWaitMs / 1_000);
       },
     });
+    const eventLoopDelayMs = () => this.#eventLoopDelayMs?.();
+    new Gauge({
+      name: "gozon_event_loop_delay_seconds",
+      help: "How late the event loop runs, smoothed over about 200 ms: past MAX_EVENT_LOOP_DELAY, new requests are refused",
+      registers: [this.registry],
+      collect() {
+        const ms = eventLoopDelayMs();
+        if (ms !== undefined) this.set(ms / 1_000);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: "gozon_" });
   }
 
@@ -177,6 +188,11 @@ export class Metrics {
   /** Registers the process's bounded queues (depth and oldest wait), read at each scrape. */
   watchQueues(states: () => NamedQueueState[]): void {
     this.#queueSources.add(states);
+  }
+
+  /** Registers the smoothed event-loop delay (ms) that admission refuses on. */
+  watchEventLoopDelay(delayMs: () => number): void {
+    this.#eventLoopDelayMs = delayMs;
   }
 
   /** Registers a source of open WebSocket connections, read at each scrape. */

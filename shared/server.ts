@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { Admission } from "./admission/admission";
+import { EventLoopDelay } from "./admission/event-loop-delay";
 import { createBus } from "./bus";
 import type { Config, ModuleName } from "./config";
 import { createDatabase } from "./db";
@@ -66,7 +67,12 @@ export async function startServer(config: Config, factories: ModuleFactories, op
       databases.push({ name, db });
     }
     const metrics = new Metrics();
-    const admission = new Admission();
+    // Started before the modules, so a loop made late by their start-up has settled by the first request.
+    const eventLoopDelay = new EventLoopDelay();
+    eventLoopDelay.start();
+    cleanups.push({ what: "event loop monitor", run: async () => eventLoopDelay.stop() });
+    const admission = new Admission({ eventLoop: { delay: eventLoopDelay, maxDelayMs: config.queueBounds.maxEventLoopDelayMs } });
+    metrics.watchEventLoopDelay(() => eventLoopDelay.delayMs);
     metrics.watchQueues(() => admission.states());
     for (const { name, db } of databases) admission.watch(`${name}-database`, () => db.waitingForConnection());
     // With tracing off this is the bus itself: no wrapper on the hot path.

@@ -18,7 +18,7 @@ import { createOrdersModule } from "./index";
 
 const logger = createLogger({ level: "error" });
 /** Small queues, and no wait bound within a test's time: only the count refuses. */
-const queueBounds = { orderIntake: { maxQueue: 3, maxWaitMs: 60_000 }, requests: { maxQueue: 2, maxWaitMs: 60_000 } };
+const queueBounds = { maxEventLoopDelayMs: 10_000, orderIntake: { maxQueue: 3, maxWaitMs: 60_000 }, requests: { maxQueue: 2, maxWaitMs: 60_000 } };
 
 describe("orders under overload (PostgreSQL)", () => {
   let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;

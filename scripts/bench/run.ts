@@ -5,9 +5,8 @@
 import { randomUUID } from "node:crypto";
 import type { BenchOptions } from "./args";
 import { crossChecks } from "./checks";
-import { openAccount, TerminalTracker, watchUsers, type Watchers } from "./client";
+import { openAccount, orderConnectionLimit, orderConnectionsOpened, TerminalTracker, watchUsers, type Watchers } from "./client";
 import { canSampleCpu, classifyBy, measureCpu, type CpuUsage } from "./cpu";
-import { openFileLimit } from "./fetch-limit";
 import { liveProbeTimeoutMs, probeLiveness, summarizeLiveness, type LiveProbe } from "./liveness";
 import { planUsers, sendOrders, userOutcomes, waitForTerminals, type UserPlan } from "./load";
 import { outageFigures, runPaymentsOutage, type OutageTimes } from "./outage";
@@ -32,7 +31,6 @@ export async function measuredRun(
   options: BenchOptions,
   progress: (line: string) => void,
   onSockets: (watchers: Watchers) => void,
-  fetchCheck: { reached: number; asked: number } | undefined,
 ): Promise<RunOutput> {
   const { scenario } = options;
   const userIds = Array.from({ length: options.users }, () => randomUUID());
@@ -79,7 +77,7 @@ export async function measuredRun(
     const lines = formatSummary(options, summary, { expectedCompleted, maxSendLagMs: load.maxSendLagMs });
     const { ordersUrl, paymentsUrl } = running;
     lines.push(...(await crossChecks({ ordersUrl, paymentsUrl, plans, records: load.records, summary, updates, dropped: watchers.dropped })));
-    const result = scenarioResult(options, { records: load.records, plans, sendStart, probes, outage, rss, maxInFlight: counters.maxInFlight, fetchCheck });
+    const result = scenarioResult(options, { records: load.records, plans, sendStart, probes, outage, rss, maxInFlight: counters.maxInFlight });
     lines.push(...scenarioLines(summary, result));
     return { lines, summary, usage: cpu, scenario: result };
   } finally {
@@ -96,7 +94,6 @@ interface Observed {
   outage: OutageTimes | undefined;
   rss: RssSampler | undefined;
   maxInFlight: number;
-  fetchCheck: { reached: number; asked: number } | undefined;
 }
 
 function scenarioResult(options: BenchOptions, observed: Observed): ScenarioResult {
@@ -112,8 +109,7 @@ function scenarioResult(options: BenchOptions, observed: Observed): ScenarioResu
         liveTimeoutMs: liveProbeTimeoutMs,
         rss: samples && peakRss(samples, observed.sendStart),
         maxInFlight: observed.maxInFlight,
-        fetchCheck: observed.fetchCheck ?? { reached: 0, asked: 0 },
-        openFileLimit: openFileLimit(),
+        connections: { limit: orderConnectionLimit, opened: orderConnectionsOpened() },
       };
     case "soak":
       return { kind: "soak", minutes: scenario.minutes, rss: samples && soakRss(samples, observed.sendStart), p99ByMinute: acceptedP99ByMinute(observed.records, observed.sendStart) };

@@ -15,10 +15,8 @@ export type ScenarioResult =
       rss: Record<string, { startMib: number; peakMib: number; growthMib: number }> | undefined;
       /** The most orders the client had sent and not yet seen answered at one time. */
       maxInFlight: number;
-      /** Simultaneous requests the client was checked to reach before the run, and the count asked for. */
-      fetchCheck: { reached: number; asked: number };
-      /** The bench process's limit on open files (one per request in flight); undefined when unknown. */
-      openFileLimit: number | undefined;
+      /** The client's connections: the most it may hold, and how many it opened over the run (each kept and reused). */
+      connections: { limit: number; opened: number };
     }
   | { kind: "soak"; minutes: number; rss: Record<string, SoakRss> | undefined; p99ByMinute: number[] }
   | {
@@ -57,8 +55,8 @@ export function scenarioLines(summary: RunSummary, result: ScenarioResult): stri
         `            answer time: accepted ${threeFigures(summary.http)}; refused ${threeFigures(summary.refusedHttp)}`,
         `            /health/live every 100 ms: p99 ${ms(liveness.answerMs?.p99)}, max ${ms(liveness.answerMs?.max)} over ${liveness.probes} probes ` +
           `(${liveness.timeouts} timed out, counted as ${result.liveTimeoutMs} ms${failed.length > 0 ? `; failed: ${failed.join(", ")}` : ""})`,
-        `            client: up to ${result.maxInFlight} orders in flight (it may hold ${result.openFileLimit ?? "an unknown number of"} open files, one per request: past that, ` +
-          `requests fail in the client with EMFILE); ${result.fetchCheck.reached} of ${result.fetchCheck.asked} simultaneous requests reached in a check before the run`,
+        `            client: up to ${result.maxInFlight} orders in flight on ${result.connections.opened} connections opened and kept ` +
+          `(at most ${result.connections.limit}; past that an order waits in the client, and its wait counts in its answer time)`,
         ...rssLines(result.rss),
         settledLine(summary),
       ];
@@ -134,6 +132,7 @@ export function scenarioJson(summary: RunSummary, result: ScenarioResult): Recor
           liveFailed: Object.values(result.liveness.failed).reduce((total, count) => total + count, 0),
           rssMiB: roundEach(result.rss) ?? null,
           maxInFlight: result.maxInFlight,
+          connectionsOpened: result.connections.opened,
           settled: summary.stuck === 0,
           stuck: summary.stuck,
         },

@@ -127,7 +127,7 @@ function baseEnv(options: BenchOptions, workDir: string): Record<string, string>
 }
 
 /** Variables the bench hands to the system from its own environment. */
-export const tunables = /^(OTEL_\w+|INBOX_RETENTION|IDEMPOTENCY_KEY_RETENTION|OUTBOX_RETENTION|DEAD_LETTER_RETENTION|REDIS_PARTITION_LEASE|ORDER_INTAKE_\w+|REQUEST_MAX_\w+|MIMALLOC_\w+)$/;
+export const tunables = /^(OTEL_\w+|INBOX_RETENTION|IDEMPOTENCY_KEY_RETENTION|OUTBOX_RETENTION|DEAD_LETTER_RETENTION|REDIS_PARTITION_LEASE|ORDER_INTAKE_\w+|REQUEST_MAX_\w+|MAX_EVENT_LOOP_DELAY|MIMALLOC_\w+)$/;
 
 async function waitReady(child: Child): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;

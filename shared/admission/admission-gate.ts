@@ -22,7 +22,7 @@ export class AdmissionGate {
   readonly #concurrency: number;
   #running = 0;
 
-  constructor(name: string, options: AdmissionGateOptions, hooks: Pick<BoundedQueueHooks<Waiter>, "refused"> = {}) {
+  constructor(name: string, options: AdmissionGateOptions, hooks: Pick<BoundedQueueHooks<Waiter>, "refused" | "pressure"> = {}) {
     this.#concurrency = options.concurrency;
     this.#queue = new BoundedQueue<Waiter>(name, options, { ...hooks, abandoned: (waiter) => waiter.abandon() });
   }
@@ -37,14 +37,15 @@ export class AdmissionGate {
 
   /** Throws `OverloadedError` if a task arriving now would be refused. */
   assertRoom(): void {
-    if (this.#running < this.#concurrency && this.#queue.depth === 0) return;
-    this.#queue.assertRoom();
+    if (this.#running < this.#concurrency && this.#queue.depth === 0) this.#queue.assertNoPressure();
+    else this.#queue.assertRoom();
   }
 
   /** Runs `task` when a place is free; throws `OverloadedError` or `RequestAbandonedError` without running it. */
   async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.#running < this.#concurrency && this.#queue.depth === 0) {
       if (signal?.aborted) throw new RequestAbandonedError(this.#queue.name);
+      this.#queue.assertNoPressure();
       this.#running++;
     } else {
       // The place is handed over by the task that frees it (#release), so #running stays counted.

@@ -111,7 +111,7 @@ describe("BoundedQueue", () => {
 
 describe("Admission", () => {
   test("lists each queue's state and which queues refused within its hold time", async () => {
-    const admission = new Admission(50);
+    const admission = new Admission({ holdMs: 50 });
     const intake = admission.queue<number>("intake", { maxQueue: 1, maxWaitMs: 60_000 });
     admission.gate("requests", { concurrency: 1, maxQueue: 1, maxWaitMs: 60_000 });
     admission.watch("pool", () => ({ depth: 7, oldestWaitMs: 12 }));

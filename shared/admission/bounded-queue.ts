@@ -16,8 +16,13 @@ export interface QueueState {
 }
 
 export interface BoundedQueueHooks<T> {
-  /** A request was refused (the queue was past a bound). */
-  refused?(): void;
+  /**
+   * A refusal that applies beyond this queue's own bounds (the whole process is overloaded), or
+   * undefined; asked first, on every arrival.
+   */
+  pressure?(): OverloadedError | undefined;
+  /** A request was refused: past one of the queue's bounds, or by `pressure` (its queue named). */
+  refused?(queue: string): void;
   /** A waiting request's client went away: it has left the queue and will never be taken. */
   abandoned?(item: T): void;
 }
@@ -70,9 +75,18 @@ export class BoundedQueue<T> {
 
   /** Throws `OverloadedError` if a request arriving now would be refused; a cheap check before any work. */
   assertRoom(now = performance.now()): void {
+    this.assertNoPressure();
     if (this.#depth < this.bounds.maxQueue && this.state(now).oldestWaitMs < this.bounds.maxWaitMs) return;
-    this.hooks.refused?.();
+    this.hooks.refused?.(this.name);
     throw this.#refusal;
+  }
+
+  /** Throws the refusal of `hooks.pressure` (the whole process is overloaded), if there is one. */
+  assertNoPressure(): void {
+    const pressure = this.hooks.pressure?.();
+    if (!pressure) return;
+    this.hooks.refused?.(pressure.queue);
+    throw pressure;
   }
 
   /**

@@ -95,7 +95,7 @@ Scenarios (at most one; each needs --rate):
                              /health/live (probed every 100 ms on a fresh connection, 3 s timeout)
                              during the load, the peak RSS of each Gozon process, and whether every
                              accepted order settled (/health/live from a process of its own).
-                             Orders always go out on at most 4,096 kept connections; past that
+                             Orders always go out on at most 16,384 kept connections; past that
                              they wait in the client, and the wait counts in their answer time
   --soak MINUTES             send at --rate for MINUTES (orders = R × 60 × MINUTES; no --duration
                              or --orders): RSS of each Gozon process every 10 s, its growth and

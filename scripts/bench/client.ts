@@ -9,11 +9,13 @@ interface OrderView {
 }
 
 /**
- * The most connections orders go out on, each kept open and reused, as a load balancer keeps a
- * pool of connections to its backends: enough for three times this machine's capacity answered
- * within a second. An order that finds them all busy waits in the client (see HttpPool).
+ * The most connections orders go out on, each kept open and reused. Far more than a server that
+ * answers in time needs (three times this machine's capacity answered within a second is about
+ * 6,000), so the client does not do the server's admission for it: a server that queues what it
+ * cannot serve gets that many requests waiting. Below the process's open-file limit (20,000 here).
+ * An order that finds them all busy waits in the client (see HttpPool).
  */
-export const orderConnectionLimit = 4_096;
+export const orderConnectionLimit = 16_384;
 const orderPools = new Map<string, HttpPool>();
 const orderPool = (origin: string) => orderPools.get(origin) ?? orderPools.set(origin, new HttpPool(origin, orderConnectionLimit)).get(origin)!;
 

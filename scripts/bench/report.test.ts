@@ -79,7 +79,7 @@ describe("the scenarios in the report", () => {
     liveTimeoutMs: 3_000,
     rss: { mono: { startMib: 150, peakMib: 301.26, growthMib: 151.26 } },
     maxInFlight: 4_100,
-    connections: { limit: 4_096, opened: 4_096 },
+    connections: { limit: 16_384, opened: 4_096 },
   };
 
   test("overload: the existing fields unchanged, then one object with the overload's figures", () => {
@@ -119,7 +119,7 @@ describe("the scenarios in the report", () => {
     expect(text).toContain("/health/live every 100 ms: p99 3000 ms, max 3000 ms over 2 probes (1 timed out, counted as 3000 ms)");
     expect(text).toContain("mono: peak RSS 301.3 MiB (150 MiB at the first send, +151.3 MiB)");
     expect(text).toContain("every accepted order (1) reached a terminal status");
-    expect(text).toContain("client: up to 4100 orders in flight on 4096 connections opened and kept (at most 4096");
+    expect(text).toContain("client: up to 4100 orders in flight on 4096 connections opened and kept (at most 16384");
   });
 
   test("soak: RSS after minute 1 and at the end, the slope, p99 by minute and last ÷ first", () => {

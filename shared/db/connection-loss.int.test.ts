@@ -16,11 +16,13 @@ import { isDatabaseUnavailable } from "./unavailable";
 let proxy: TcpProxy;
 let database: Database<any>;
 let drop: () => Promise<void>;
+let databaseUrl: string;
 const maxConnections = 4;
 
 beforeAll(async () => {
   const created = await createTestDatabase();
   drop = created.drop;
+  databaseUrl = created.url;
   proxy = await TcpProxy.start({ hostname: "127.0.0.1", port: Number(new URL(created.url).port || 5432) });
   database = await createDatabase<any>({ url: proxy.url(created.url), dataDir: "", maxConnections });
   await sql`create table t (n int)`.execute(database.kysely);
@@ -44,7 +46,7 @@ async function outcome<T>(work: Promise<T>): Promise<{ value?: T; error?: unknow
   }
 }
 
-/** Opens every connection of the pool and waits until none is mid-handshake (postgres.js's type fetch). */
+/** Opens every connection of the pool and waits until none is mid-handshake, so an outage finds them all open. */
 async function warmUp(): Promise<void> {
   await Promise.all(Array.from({ length: maxConnections * 2 }, (_, n) => select(n)));
   await eventually(() => proxy.quietFor(100), 5_000, "the pool's connections to be idle");
@@ -140,4 +142,26 @@ describe("when the connections drop", () => {
       });
     }
   }, 60_000);
+
+  test("a new connection that drops between its start-up and its first query fails that query as unavailable, and nothing else", async () => {
+    // What escapes every caller: an unhandled rejection would take a server process down.
+    const stray: unknown[] = [];
+    const hear = (reason: unknown) => void stray.push(reason);
+    process.on("unhandledRejection", hear);
+    const fresh = await createDatabase<any>({ url: proxy.url(databaseUrl), dataDir: "", maxConnections: 1 });
+    try {
+      proxy.cutAtFirstQuery();
+      const result = await outcome(fresh.kysely.transaction().execute((trx) => sql`select 1`.execute(trx)));
+      expect(isDatabaseUnavailable(result.error)).toBe(true);
+      // The client retries its connection while the proxy refuses it: give that attempt time to fail too.
+      await Bun.sleep(500);
+      expect(stray).toEqual([]);
+      proxy.restore();
+      await eventually(async () => (await outcome(sql`select 1 as n`.execute(fresh.kysely))).value !== undefined, 10_000, "the new client to serve");
+    } finally {
+      process.off("unhandledRejection", hear);
+      proxy.restore();
+      await fresh.close();
+    }
+  }, 30_000);
 });

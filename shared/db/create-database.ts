@@ -46,6 +46,11 @@ function openPostgres<DB>(url: string, max: number): Database<DB> {
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2),
     // "already exists, skipping" and the like would otherwise go to console.log.
     onnotice: () => {},
+    // No catalog query on each new connection. postgres.js 3.4 sends it unawaited: a connection
+    // that drops during it and cannot reconnect rejects it with no handler, an unhandled rejection
+    // that takes the process down (porsager/postgres#1192). Array parameters go as literals
+    // (SlotClient), and every array the application reads comes as JSON.
+    fetch_types: false,
     types: {
       bigint: { to: 20, from: [20], serialize: (value: number | bigint) => String(value), parse: parseBigint },
     },

@@ -7,6 +7,7 @@ import {
   type PostgresQueryResult,
 } from "kysely";
 import type postgres from "postgres";
+import { asParameter } from "./array-literal";
 import { DatabaseUnavailableError } from "./unavailable";
 
 /** Opens one postgres.js client of at most one connection; `onClose` hears each time it closes. */
@@ -163,7 +164,7 @@ class SlotClient implements PostgresPoolClient {
     // Named prepared statements: kysely's SQL text is stable per query shape, so the server
     // parses and plans each shape once per connection (measured: about half the CPU per query).
     const options = { prepare: parameters.length > 0 };
-    return this.#slot.sql.unsafe(sql, [...parameters] as postgres.ParameterOrJSON<never>[], options).then((result) => {
+    return this.#slot.sql.unsafe(sql, parameters.map(asParameter) as postgres.ParameterOrJSON<never>[], options).then((result) => {
       const command = result.command.toUpperCase();
       if (command === "BEGIN" || command === "START") this.#transactionOn = this.#slot.closes;
       if (command === "COMMIT" || command === "ROLLBACK") this.#transactionOn = undefined;

@@ -10,6 +10,8 @@ export class TcpProxy {
   #port = 0;
   /** Between cut() and restore(): a connection the listener still accepts is dropped at once. */
   #down = false;
+  /** Set by cutAtFirstQuery(): the next connection to send a query after its start-up cuts. */
+  #cutAtFirstQuery = false;
 
   private constructor(readonly target: { hostname: string; port: number }) {}
 
@@ -53,6 +55,15 @@ export class TcpProxy {
     for (const pipe of [...this.#pipes]) pipe.close();
   }
 
+  /**
+   * The outage starts the moment a connection sends its first message after the start-up message
+   * (its first query, unsent): the instant a new connection of a client is between handshake and
+   * work.
+   */
+  cutAtFirstQuery(): void {
+    this.#cutAtFirstQuery = true;
+  }
+
   /** The end of the outage: listens again on the same port. */
   restore(): void {
     this.#down = false;
@@ -69,6 +80,13 @@ export class TcpProxy {
     const target = this.target;
     const isDown = () => this.#down;
     const traffic = () => void (this.lastTrafficAt = performance.now());
+    /** True when this chunk from a client is its first after the start-up message, and that is when to cut. */
+    const cutsHere = (pipe: Pipe) => {
+      if (++pipe.messagesFromClient !== 2 || !this.#cutAtFirstQuery) return false;
+      this.#cutAtFirstQuery = false;
+      this.cut();
+      return true;
+    };
     this.#listener = Bun.listen<Pipe>({
       hostname: "127.0.0.1",
       port,
@@ -98,6 +116,7 @@ export class TcpProxy {
         },
         data: (client, bytes) => {
           traffic();
+          if (cutsHere(client.data)) return;
           client.data.toUpstream(bytes);
         },
         drain: (client) => client.data.flushClient(),
@@ -115,6 +134,8 @@ class Pipe {
   #toUpstream: Uint8Array[] = [];
   #toClient: Uint8Array[] = [];
   #closed = false;
+  /** Chunks received from the client so far (the first is its start-up message). */
+  messagesFromClient = 0;
 
   constructor(readonly client: Bun.Socket<Pipe>, readonly onClose: () => void) {}
 

@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- flags]` (DESIGN §9): starts Gozon as child processes, creates accounts, sends
+ * `bun run bench [-- flags]`: starts Gozon as child processes, creates accounts, sends
  * orders over HTTP, waits for each order's terminal status on the WebSocket, and prints a summary
  * and one JSON line (the last line of stdout). Progress goes to stderr. `--help` lists the flags.
  * Exit status: 0 for a clean run, 1 when the system failed or any order ended in error (a refusal,

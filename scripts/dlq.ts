@@ -1,6 +1,6 @@
 /**
  * `bun run dlq -- list [--topic T] [--subject S] | show ID | redrive ID | redrive-all [--topic T] | discard ID` over the
- * admin API of a running process (DESIGN §11), with `--url` (else GOZON_URL, else
+ * admin API of a running process, with `--url` (else GOZON_URL, else
  * http://127.0.0.1:8080), `--token` (else GOZON_TOKEN; with AUTH=jwt, a token with the admin role:
  * `bun run token -- --user <uuid> --admin`) and `--json`. A readable table on a terminal, JSON
  * when asked or when the output is not a terminal (scripts). Any problem: one line on stderr and a

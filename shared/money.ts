@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 
-/** Largest amount accepted in one request, in major units (DESIGN §5). */
+/** Largest amount accepted in one request, in major units. */
 export const maxAmount = 1_000_000_000_000;
 
 /**

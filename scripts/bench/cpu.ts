@@ -1,5 +1,5 @@
 /**
- * CPU accounting for the bench (DESIGN §14): how much CPU time the whole machine, and each part
+ * CPU accounting for the bench: how much CPU time the whole machine, and each part
  * of the system, spent over a window, read from Linux's `/proc`. Ratios of these per order travel
  * between machines of one kind; absolute latencies do not. The parsers are pure; `sampleCpu`
  * reads the files.

@@ -67,7 +67,7 @@ function describe(distribution: Distribution | undefined, full: boolean): string
     : `p50 ${ms(p50)}, p99 ${ms(p99)}`;
 }
 
-/** CPU per order and the ratios to the reference: what travels between machines (DESIGN §14). */
+/** CPU per order and the ratios to the reference: what travels between machines. */
 export interface CpuFigures {
   cpuMsPerOrder?: CpuPerOrder;
   /** Share of the machine's capacity (all cores) that was busy over the window, in %. */

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { deadLetterPageSchema, deadLetterSchema, deadLetterSummarySchema } from "../../shared/messaging/dead-letters/dead-letters.schemas";
-/** What the admin API answers (DESIGN §11): its own response schemas, as JSON. */
+/** What the dead-letter admin API answers: its own response schemas, as JSON. */
 export type DeadLetterItem = z.infer<typeof deadLetterSummarySchema> & Partial<Pick<z.infer<typeof deadLetterSchema>, "message" | "headers">>;
 export type DeadLetterPage = z.infer<typeof deadLetterPageSchema>;
 

@@ -8,7 +8,7 @@ import { z } from "zod";
  */
 export const maxEnvelopeBytes = 64 * 1024;
 
-/** Every message on the bus is one of these (DESIGN §6); the inbox de-duplicates on `id`. */
+/** Every message on the bus is one of these; the inbox de-duplicates on `id`. */
 export function envelopeSchema<Type extends string, Payload extends z.ZodType>(type: Type, payload: Payload) {
   return z.object({
     id: z.uuid(),

@@ -31,7 +31,7 @@ export interface RetentionJobOptions {
 }
 
 /**
- * Deletes a module's expired rows (DESIGN §11). Every statement takes the module's
+ * Deletes a module's expired rows (docs/architecture.md#operations). Every statement takes the module's
  * transaction-scoped advisory lock first and deletes only if it got it, so with several instances
  * one deletes at a time and the others stand by. A statement deletes at most `batchSize` rows,
  * chosen by primary key from a limited subselect, and commits on its own: no statement holds

@@ -56,7 +56,7 @@ export interface CreateAppOptions {
 export function createApp(options: CreateAppOptions): OpenAPIHono {
   const { logger } = options;
   const app = new OpenAPIHono({
-    // Paths match case-insensitively (DESIGN §5): the router sees the path lower-cased, so routes
+    // Paths match case-insensitively: the router sees the path lower-cased, so routes
     // are declared in lower case, and path parameters arrive lower-cased too. Our ids are UUIDs,
     // whose canonical text is lower case (RFC 9562), so modules compare ids in lower case.
     getPath: (request) => getPath(request).toLowerCase(),

@@ -3,7 +3,7 @@ import { parseTraceParent } from "@opentelemetry/core";
 import type { TraceHeaders } from "./tracing";
 
 /**
- * The one place a trace context becomes headers and back (STYLE habit 14): OpenTelemetry's own
+ * The one place a trace context becomes headers and back: OpenTelemetry's own
  * `propagation.inject` / `propagation.extract` with the W3C trace-context and baggage propagators
  * registered by `startTracing`, over a plain object.
  */

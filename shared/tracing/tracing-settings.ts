@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The standard OpenTelemetry variables this system reads (DESIGN §4, §13), as part of the one
+ * The standard OpenTelemetry variables this system reads, as part of the one
  * schema over the environment in ../config.ts. Tracing is on when an OTLP endpoint is set (and
  * OTEL_SDK_DISABLED is not true); everything else has the specification's defaults. The exporter
  * itself also reads OTEL_EXPORTER_OTLP_HEADERS, …_COMPRESSION and the certificate variables, as

@@ -5,7 +5,7 @@ import type { Bus } from "../bus/bus";
 /**
  * A trace context as plain data (W3C `traceparent`, and `tracestate` and `baggage` when there are
  * any): the same object whether it is an HTTP request's headers, an outbox row's `headers` column
- * or a bus message's headers (STYLE habit 14).
+ * or a bus message's headers.
  */
 export type TraceHeaders = Record<string, string>;
 
@@ -19,7 +19,7 @@ export interface CapturedTrace {
 }
 
 /**
- * The process's tracing (DESIGN §13), handed to the modules as a port. When tracing is off
+ * The process's tracing (docs/architecture.md#operations), handed to the modules as a port. When tracing is off
  * (`tracingOff`) nothing is built: callers check `enabled` once, where they are set up, and leave
  * the hot paths as they were.
  */

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { dirname, join, normalize } from "node:path";
 
 /**
- * The module boundaries (STYLE habit 12): no module imports another module, `shared/` imports no
+ * The module boundaries: no module imports another module, `shared/` imports no
  * module, `main.ts` imports only module doors (`modules/<name>/index.ts`). Import lines are read
  * with a regex, not Bun.Transpiler.scanImports, because that drops `import type`.
  */

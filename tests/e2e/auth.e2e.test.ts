@@ -14,7 +14,7 @@ import { launchChromium } from "../support/chromium";
 import { json, placeOrder, watchOrders } from "../support/walkthrough";
 
 /**
- * DESIGN §5a end to end: the whole system in this process (mono, memory bus, a fresh PostgreSQL
+ * Authentication end to end: the whole system in this process (mono, memory bus, a fresh PostgreSQL
  * database) with AUTH=jwt, once with an HS256 secret and once with a JWKS served by the test.
  */
 

@@ -108,7 +108,7 @@ const post = (path: string, body: BodyInit | null, headers: Record<string, strin
 const postJson = (path: string, value: unknown, headers: Record<string, string> = {}) =>
   post(path, JSON.stringify(value), { "content-type": "application/json", ...headers });
 
-// ---- what valid looks like, stated independently of the product's code (DESIGN §5) ----
+// ---- what valid looks like, stated independently of the product's code ----
 
 const looseUuid = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 /** Money: a JSON number > 0, ≤ 10^12, with at most 2 fraction digits. */

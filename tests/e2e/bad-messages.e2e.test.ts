@@ -16,7 +16,7 @@ import { deleteRedisKeys } from "../../shared/testing/redis";
 import { openAccount } from "../support/walkthrough";
 
 /**
- * Poison on the bus (DESIGN §6): malformed and oversized messages of every consumed topic
+ * Poison on the bus: malformed and oversized messages of every consumed topic
  * (`order-created`, `payment-processed`, `refund-requested`, `refund-processed`), published straight onto the topics of a running mono system (Redis Streams bus, fresh
  * PostgreSQL database), each keyed like the valid messages behind it. Every bad one must land in
  * `<topic>.dlq` once, nothing may be written for it, and the valid ones behind it (same key, so

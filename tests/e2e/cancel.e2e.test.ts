@@ -8,7 +8,7 @@ import { settle, startHarness, type Harness } from "../support/split-harness";
 import { openAccount, placeOrder, watchOrders } from "../support/walkthrough";
 
 /**
- * Cancelling orders (issue 17) on the real thing: split mode, two processes over Redis, a
+ * Cancelling orders on the real thing: split mode, two processes over Redis, a
  * PostgreSQL database each. A cancel races its order's payment across both processes, through a
  * kill -9 and redeliveries; each order must end with the customer's money, exactly once.
  */

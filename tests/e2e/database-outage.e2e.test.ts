@@ -13,7 +13,7 @@ import { checkInvariants, openModuleDatabases, pendingOrders, unpublishedOutboxR
 import { json, openAccount } from "../support/walkthrough";
 
 /**
- * A module's database goes away and comes back while the process runs (DESIGN §5, §8). The
+ * A module's database goes away and comes back while the process runs. The
  * machine's PostgreSQL is shared, so each module reaches it through a TCP proxy of the test's own;
  * the outage is the proxy dropping every connection and refusing new ones for a few seconds.
  * While it lasts, the module's API answers 503 problem+json with Retry-After at once (never a

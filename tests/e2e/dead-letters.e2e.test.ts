@@ -14,7 +14,7 @@ import { openAccount, placeOrder } from "../support/walkthrough";
 import type { DeadLetterItem } from "../../scripts/dlq/format";
 
 /**
- * DESIGN §11 on the real thing: the split system (two processes, a PostgreSQL database each,
+ * Dead letters on the real thing: the split system (two processes, a PostgreSQL database each,
  * Redis), a fault injected into the payments database from outside the code (a trigger that
  * refuses one user's debits), the dead letter seen, re-driven and discarded through `bun run dlq`
  * against the running payments process, and the recorder killed with -9 mid-recording.

@@ -9,7 +9,7 @@ import { settle, startHarness as startSplitHarness, type Harness } from "../supp
 import { openAccount } from "../support/walkthrough";
 
 /**
- * DESIGN §7–§8 proved on the real thing: two processes (MODE=orders, MODE=payments), each on a
+ * The delivery and payment guarantees (docs/architecture.md#flow) proved on the real thing: two processes (MODE=orders, MODE=payments), each on a
  * fresh PostgreSQL database, over Redis. Every scenario ends with the invariants checked straight
  * against both databases, and prints one line of numbers.
  */

@@ -12,7 +12,7 @@ import { startProcess, type SystemProcess } from "../support/system-process";
 import { openAccount, watchOrders, type OrderUpdate } from "../support/walkthrough";
 
 /**
- * DESIGN §12: two orders and two payments processes on one database and one Redis, one of each
+ * Many instances: two orders and two payments processes on one database and one Redis, one of each
  * killed with -9 while orders flow in through both orders instances. Nothing accepted is lost,
  * nothing is paid twice, and the browsers connected to the surviving orders instance see the final
  * status of every order, whichever instance took it. A short partition lease keeps the fail-over

@@ -11,7 +11,7 @@ import { SplitSystem } from "../support/split-system";
 import { json, openAccount, placeOrder } from "../support/walkthrough";
 
 /**
- * DESIGN §11 retention on the real thing, with windows of seconds: processed rows go after their
+ * Retention on the real thing, with windows of seconds: processed rows go after their
  * windows, unpublished outbox rows and pending dead letters stay, and every message replayed
  * after the windows changes no balance, ledger row or status (the inbox has forgotten them; the
  * unique debit, the recorded decline and forward-only statuses still hold).
@@ -141,7 +141,7 @@ test("rows go after their windows, unpublished rows and pending dead letters sta
       const report = await checkInvariants(databases, [paid.id, declined.id]);
       expect(report.violations).toEqual([]);
 
-      // An Idempotency-Key reused after its window is a new request (DESIGN §11).
+      // An Idempotency-Key reused after its window is a new request.
       const key = `late-${randomUUID()}`;
       expect((await fetch(`${paymentsUrl}/api/accounts/${rich}/deposit`, json({ amount: 1 }, { "idempotency-key": key }))).status).toBe(200);
       await eventually(async () => (await count(databases.payments, sql`select count(*)::int as count from payments.idempotency_keys where key = ${key}`)) === 0, 20_000, "the key to expire");

@@ -2,7 +2,8 @@ import { sql, type Kysely } from "kysely";
 import { createDatabase, type Database } from "../../shared/db";
 
 /**
- * The guarantees of DESIGN §8, checked straight against the two modules' databases (never
+ * The guarantees (docs/architecture.md#flow: no accepted order lost, none paid twice, balances
+ * equal to their ledgers), checked straight against the two modules' databases (never
  * through the API, which could hide a disagreement). Each violation is one line naming the rows.
  */
 export interface InvariantReport {

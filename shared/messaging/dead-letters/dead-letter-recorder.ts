@@ -18,7 +18,7 @@ export interface DeadLetterRecorderOptions {
 }
 
 /**
- * Copies every message of `<topic>.dlq` into the module's `dead_letters` table (DESIGN §11).
+ * Copies every message of `<topic>.dlq` into the module's `dead_letters` table.
  * At-least-once: a batch is acknowledged only once its rows have committed, so a process that dies
  * in between leaves the messages on the dead-letter topic for the next member, and a failure to
  * write them is retried until it passes (never dead-lettered again). Idempotent on the

@@ -15,7 +15,7 @@ import { deadLetterRoutes } from "./dead-letters.routes";
 import { addDeadLetterSubjects, createDeadLettersTable } from "./dead-letters.tables";
 
 /**
- * The admin API (DESIGN §11) over two modules' stores, as mono serves it: one route set, both
+ * The dead-letter admin API over two modules' stores, as mono serves it: one route set, both
  * modules' dead letters listed together. On PGlite, the embedded default.
  */
 

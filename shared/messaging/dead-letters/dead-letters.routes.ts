@@ -18,7 +18,7 @@ const tags = ["dead letters"];
 const base = "/api/admin/dead-letters";
 
 /**
- * The admin API over the dead letters of every module this process runs (DESIGN §11): one route
+ * The admin API over the dead letters of every module this process runs: one route
  * set asking each module's store, so in mono both modules' dead letters are listed together.
  * With AUTH=jwt only the admin role may call it.
  */

@@ -3,7 +3,7 @@ import type { DeadLetterCursor } from "./dead-letter-store";
 import { maxSubjectLength } from "./dead-letter-subject";
 import { deadLetterStates } from "./dead-letters.tables";
 
-/** The admin API's shapes (DESIGN §11); the topics are those the process's modules consume. */
+/** The dead-letter admin API's shapes; the topics are those the process's modules consume. */
 
 export const deadLetterIdParams = z.object({
   id: z

@@ -6,7 +6,7 @@ export const deadLetterStates = ["pending", "redriven", "discarded"] as const;
 export type DeadLetterState = (typeof deadLetterStates)[number];
 
 /**
- * A message the bus gave up on, one row per message id (DESIGN §11), in the schema of the module
+ * A message the bus gave up on, one row per message id, in the schema of the module
  * that consumes its topic. Written by the dead-letter recorder, acted on by the admin API.
  */
 export interface DeadLettersTable {

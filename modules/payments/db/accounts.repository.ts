@@ -11,7 +11,7 @@ type Db = Kysely<PaymentsDatabase>;
 
 /**
  * Creates an empty account; undefined when the user already has one. It holds the user's
- * advisory lock (`payments.account_key`, migration 003) while it inserts: a refund request being
+ * advisory lock (`payments.account_key`, db/functions/account_key.sql) while it inserts: a refund request being
  * answered for this user without an account keeps the account from appearing until it commits.
  */
 export async function insertAccount(db: Db, userId: string): Promise<Account | undefined> {

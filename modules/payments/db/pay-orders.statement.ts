@@ -8,7 +8,7 @@ import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain
  * Pays a consumed batch of orders as the effects of the consumer's one statement
  * (`consumerStatement` in shared/messaging/inbox.ts, which records the batch in the inbox as the
  * CTE `fresh`): the orders whose messages are in `fresh` go through `payments.debit_orders`
- * (migration 002: the conditional debit and its ledger row per order, a user's orders in batch
+ * (db/functions/debit_orders.sql: the conditional debit and its ledger row per order, a user's orders in batch
  * order, accounts locked in user_id order), and each gets its payment-processed message in the
  * outbox, decided by `paymentDecisions`, in batch order (none for an order cancelled before its
  * payment: its refund answer says so). The inbox rows, the debits, the ledger

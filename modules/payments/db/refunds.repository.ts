@@ -9,8 +9,8 @@ export interface OrderRefund {
 }
 
 /**
- * Answers a batch of refund requests in one round trip (`payments.refund_orders`, migration
- * 003-refunds, where the reasoning is): per order, once and for all, its debit is credited back
+ * Answers a batch of refund requests in one round trip (`payments.refund_orders`, in
+ * db/functions/refund_orders.sql with its reasoning): per order, once and for all, its debit is credited back
  * or, when there was none, the order is marked so that it is never debited. Returns one attempt
  * per request, in the given order; a repeated request gets the first answer. Run it in the
  * transaction that records the messages in the inbox.

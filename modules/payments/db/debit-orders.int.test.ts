@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
-import { debitOrders, depositInto, findAccount, insertAccount, paymentsSchema, type OrderDebit } from "./accounts.repository";
+import { depositInto, findAccount, insertAccount, paymentsSchema } from "./accounts.repository";
+import { debitOrders, type OrderDebit } from "./debit-orders.test-helper";
 import { migratePayments } from "./migrate-payments";
 import type { PaymentsDatabase } from "./payments.tables";
 

@@ -45,8 +45,8 @@ const insertOrdersStatement = (notify: boolean) =>
     ),
     queued as (${outboxInsert(ordersSchema, slot("outbox"))})
     select inserted.* from inserted${notify ? sql` cross join (select ${outboxNotify(ordersSchema)}) as notified` : sql``}`);
-const insertOrdersAndNotify = insertOrdersStatement(true);
-const insertOrdersQuietly = insertOrdersStatement(false);
+export const insertOrdersAndNotify = insertOrdersStatement(true);
+export const insertOrdersQuietly = insertOrdersStatement(false);
 
 export async function findOrder(db: Db, id: string): Promise<OrderRow | undefined> {
   return db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst();

@@ -8,7 +8,6 @@ import {
   refundRequestedTopic,
 } from "../../shared/contracts";
 import { requestGate } from "../../shared/admission/request-gate";
-import { migrate } from "../../shared/db";
 import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
@@ -17,7 +16,7 @@ import { recordRefundResults } from "./application/record-refund-results";
 import { orderSubject } from "./db/dead-letter-subjects";
 import { ordersSchema } from "./db/orders.repository";
 import type { OrdersDatabase } from "./db/orders.tables";
-import { ordersMigrations } from "./db/migrations/001-create-orders";
+import { migrateOrders } from "./db/migrate-orders";
 import { recordPaymentResultsEffects } from "./db/record-payment-results.statement";
 import { ordersRoutes } from "./http/orders.routes";
 import { mountLiveRoutes } from "./live/live.routes";
@@ -85,7 +84,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
     routes,
     deadLetters: messaging.deadLetters,
     async start() {
-      await migrate(ports.db.kysely, { schema: ordersSchema, migrations: ordersMigrations });
+      await migrateOrders(ports.db.kysely);
       await hub.start();
       await messaging.start();
     },

@@ -9,7 +9,6 @@ import {
   refundRequestedTopic,
 } from "../../shared/contracts";
 import { requestGate } from "../../shared/admission/request-gate";
-import { migrate } from "../../shared/db";
 import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
 import type { Module, ModulePorts } from "../../shared/module";
@@ -17,7 +16,7 @@ import { answerRefundRequests } from "./application/refund-orders";
 import { paymentsSchema } from "./db/accounts.repository";
 import { orderSubject } from "./db/dead-letter-subjects";
 import { payOrdersEffects } from "./db/pay-orders.statement";
-import { paymentsMigrations } from "./db/migrations/001-create-payments";
+import { migratePayments } from "./db/migrate-payments";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { accountsRoutes } from "./http/accounts.routes";
 
@@ -28,7 +27,7 @@ export const paymentsGroup = "payments";
  * The Payments bounded context's only door: accounts and deposits over HTTP, the consumer that
  * pays each order exactly once (inbox + atomic debit + outbox in one transaction), and the one
  * that answers refund requests: each cancelled order's debit credited back once, or the order
- * never debited (migration 003-refunds).
+ * never debited (`db/functions/refund_orders.sql` says how).
  */
 export function createPaymentsModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
@@ -67,7 +66,7 @@ export function createPaymentsModule(ports: ModulePorts): Module {
     routes,
     deadLetters: messaging.deadLetters,
     async start() {
-      await migrate(ports.db.kysely, { schema: paymentsSchema, migrations: paymentsMigrations });
+      await migratePayments(ports.db.kysely);
       await messaging.start();
     },
     stop: () => messaging.stop(),

@@ -18,7 +18,7 @@ import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { deleteRedisKeys } from "../../shared/testing/redis";
 import { applyInOneStatement, consumerStatement } from "../../shared/messaging/inbox";
-import { debitOrders } from "./db/accounts.repository";
+import { debitOrders } from "./db/debit-orders.test-helper";
 import { payOrdersEffects } from "./db/pay-orders.statement";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { createPaymentsModule } from "./index";

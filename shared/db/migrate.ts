@@ -1,10 +1,18 @@
-import { Migrator, sql, type Kysely, type Migration } from "kysely";
+import { DEFAULT_MIGRATION_LOCK_TABLE, MIGRATION_LOCK_ID, Migrator, sql, type Kysely, type Migration } from "kysely";
+import { applyFunctionFiles } from "./function-files";
 
 export interface MigrateOptions {
   /** The module's PostgreSQL schema: its tables and its migration history live there. */
   schema: string;
   /** By name; applied in name order, so prefix names with a number (`001-create-orders`). */
   migrations: Record<string, Migration>;
+  /**
+   * The module's functions folder (a URL ending in `/`): one `create or replace function` per
+   * `.sql` file, the current text of each function, applied after the migrations at every start.
+   * Tables change only through migrations; a function changes by editing its file (a migration
+   * still drops one, or one whose signature changes, since `create or replace` cannot).
+   */
+  functions?: URL;
 }
 
 /**
@@ -13,9 +21,15 @@ export interface MigrateOptions {
  * names land in the module's schema. All pending migrations run in one transaction under kysely's
  * migration lock (an advisory lock on PostgreSQL), so processes starting at once apply each
  * migration once, and a failure leaves nothing half-applied. Rejects naming the failing migration.
+ * Then the function files, if any, in one transaction under the same lock.
  */
 export async function migrate(db: Kysely<any>, options: MigrateOptions): Promise<void> {
-  const { schema, migrations } = options;
+  const { schema, migrations, functions } = options;
+  await migrateTables(db, schema, migrations);
+  if (functions) await replaceFunctions(db, schema, functions);
+}
+
+async function migrateTables(db: Kysely<any>, schema: string, migrations: Record<string, Migration>): Promise<void> {
   await createSchema(db, schema);
   const migrator = new Migrator({
     db: db.withSchema(schema),
@@ -27,6 +41,24 @@ export async function migrate(db: Kysely<any>, options: MigrateOptions): Promise
   const failed = results?.find((result) => result.status === "Error")?.migrationName;
   const what = failed ? `migration "${failed}" of schema "${schema}"` : `migrating schema "${schema}"`;
   throw new Error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+/**
+ * Two sessions replacing the same function at once may fail ("tuple concurrently updated"), so
+ * processes starting together take turns: under kysely's migration lock (the adapter's, the one
+ * `migrateToLatest` takes), on one connection, in one transaction.
+ */
+async function replaceFunctions(db: Kysely<any>, schema: string, functions: URL): Promise<void> {
+  const adapter = db.getExecutor().adapter;
+  const lock = { lockTable: DEFAULT_MIGRATION_LOCK_TABLE, lockRowId: MIGRATION_LOCK_ID, lockTableSchema: schema };
+  await db.connection().execute(async (connection) => {
+    await adapter.acquireMigrationLock(connection, lock);
+    try {
+      await connection.transaction().execute((trx) => applyFunctionFiles(trx, functions));
+    } finally {
+      await adapter.releaseMigrationLock(connection, lock);
+    }
+  });
 }
 
 /**

@@ -25,9 +25,18 @@ export class StatementTemplate<Slot extends string, Row> {
     for (const name of slots) this.#markers.set(`\u0000gozon-slot:${name}:${crypto.randomUUID()}`, name);
   }
 
-  /** The SQL text, compiled at the first call (for tests and logs). */
-  text(db: Kysely<any>): string {
-    return this.#compile(db).sql;
+  /**
+   * The SQL text the database runs (compiled at the first call), followed by one comment line per
+   * parameter: a slot's name, or the constant it always binds. What a snapshot test records, so
+   * a review shows the SQL a change makes the database run.
+   */
+  compiledText(db: Kysely<any>): string {
+    const compiled = this.#compile(db);
+    const legend = compiled.parameters.map((parameter, index) => {
+      const slot = typeof parameter === "string" ? this.#markers.get(parameter) : undefined;
+      return `-- $${index + 1}: ${slot === undefined ? `constant ${JSON.stringify(parameter)}` : `slot "${slot}"`}`;
+    });
+    return [compiled.sql, ...legend].join("\n");
   }
 
   execute(db: Kysely<any>, values: Record<Slot, unknown>): Promise<QueryResult<Row>> {

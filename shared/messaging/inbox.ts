@@ -9,6 +9,9 @@ import type { ConsumerObserver } from "../metrics";
 import { StatementTemplate } from "../db/statement-template";
 import { traceOfBatch, type TraceOf } from "../tracing/trace-headers";
 import type { QueuedMessage } from "./outbox";
+import { consumerCtes } from "./statement-ctes";
+
+const { fresh, queued } = consumerCtes;
 
 /**
  * Records message ids in the inbox inside the caller's transaction and returns the ids seen for
@@ -133,8 +136,8 @@ export interface StatementRow {
 export interface BatchEffects<Message> {
   /**
    * CTEs, given the batch as a json expression: they apply only the messages whose ids are in the
-   * CTE `fresh` and end with a CTE `queued` inserting their outbox rows
-   * `returning id, topic, key, value, headers`.
+   * CTE `consumerCtes.fresh` and end with a CTE `consumerCtes.queued` inserting their outbox rows
+   * `returning id, topic, key, value, headers` (./statement-ctes.ts).
    */
   sql(batch: RawBuilder<unknown>): RawBuilder<unknown>;
   /**
@@ -158,24 +161,24 @@ export function consumerStatement(schema: string, topic: string, effects: Pick<B
     with inbox_ids as (
       select m.id from json_array_elements_text(${slot("ids")}::text::json) as m(id)
     ),
-    fresh as (
+    ${fresh} as (
       insert into ${sql.table(`${schema}.inbox`)} (message_id, topic)
       select i.id::uuid, ${topic}::text from inbox_ids as i
       on conflict (message_id) do nothing
       returning message_id
     ),
     ${effects.sql(sql`${slot("batch")}::text::json`)}
-    select counted.fresh, counted.duplicates, queued.id, queued.topic, queued.key, queued.value, queued.headers
+    select counted.fresh, counted.duplicates, ${queued}.id, ${queued}.topic, ${queued}.key, ${queued}.value, ${queued}.headers
     from (
       select count(*)::int as fresh,
         -- Only when a message was already in the inbox (a redelivery, a replay; else null, and the
         -- subquery never runs): which ones, for the log.
         case when count(*) < (select count(*) from inbox_ids) then
-          (select json_agg(i.id) from inbox_ids as i where i.id::uuid not in (select message_id from fresh))
+          (select json_agg(i.id) from inbox_ids as i where i.id::uuid not in (select message_id from ${fresh}))
         end as duplicates
-      from fresh
-    ) as counted left join queued on true
-    order by queued.id`);
+      from ${fresh}
+    ) as counted left join ${queued} on true
+    order by ${queued}.id`);
 }
 
 /** Runs a consumer's statement for these messages (each id once, in order). */

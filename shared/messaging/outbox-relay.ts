@@ -9,6 +9,9 @@ import type { MessagingTables, OutboxTable } from "./messaging.tables";
 import { arrayLiteral } from "../db/array-literal";
 import { StatementTemplate } from "../db/statement-template";
 import { outboxChannel, publishByTopic } from "./outbox";
+import { claimCtes } from "./statement-ctes";
+
+const { claimed, effect } = claimCtes;
 
 export type OutboxRow = Selectable<OutboxTable>;
 
@@ -43,10 +46,10 @@ export interface OutboxRelayOptions {
 /**
  * A module's own work on the rows the relay publishes, done by the claim statement itself, inside
  * the round's transaction (e.g. orders → PaymentPending): if publishing fails, it is undone with
- * the claim. `ctes` are CTEs that read `claimed` (the claimed outbox rows) and end with a CTE
- * `effect` of one row whose json column `value` the statement answers; `afterCommit` gets that
- * value once the round has committed (e.g. to push the changes to browsers), and the relay awaits
- * it before its next round. It must not throw.
+ * the claim. `ctes` are CTEs that read `claimCtes.claimed` (the claimed outbox rows) and end with
+ * a CTE `claimCtes.effect` of one row whose json column `value` the statement answers;
+ * `afterCommit` gets that value once the round has committed (e.g. to push the changes to
+ * browsers), and the relay awaits it before its next round. It must not throw.
  */
 export interface ClaimEffects {
   ctes: RawBuilder<unknown>;
@@ -153,7 +156,7 @@ export class OutboxRelay {
   }
 }
 
-interface ClaimOptions {
+export interface ClaimOptions {
   schema: string;
   batchSize: number;
   writerPublishedTopics: string[];
@@ -169,12 +172,12 @@ interface ClaimOptions {
  * left to their writers during the grace period. The module's claim effects run in the same
  * statement; their value comes back with the rows.
  */
-function claimStatement(options: ClaimOptions): StatementTemplate<never, ClaimedRow> {
+export function claimStatement(options: ClaimOptions): StatementTemplate<never, ClaimedRow> {
   const { schema, batchSize, writerPublishedTopics, writerGraceMs, effects } = options;
   const outbox = sql.table(`${schema}.outbox`);
   return new StatementTemplate([], () => sql<ClaimedRow>`
     with lock as materialized (select pg_try_advisory_xact_lock(hashtext(${`gozon.outbox.${schema}`})) as locked),
-    claimed as (
+    ${claimed} as (
       update ${outbox} set published_at = now()
       where published_at is null and id in (
         select id from ${outbox}
@@ -185,10 +188,10 @@ function claimStatement(options: ClaimOptions): StatementTemplate<never, Claimed
       )
       returning *
     )${effects ? sql`, ${effects}` : sql``}
-    select lock.locked, claimed.*,
+    select lock.locked, ${claimed}.*,
       -- The effect once, on the first row: a round of 500 rows must not carry it 500 times.
-      ${effects ? sql`case when row_number() over () = 1 then (select value from effect) end` : sql`null::json`} as effect
-    from lock left join claimed on true`);
+      ${effects ? sql`case when row_number() over () = 1 then (select value from ${effect}) end` : sql`null::json`} as effect
+    from lock left join ${claimed} on true`);
 }
 
 type ClaimedRow = { locked: boolean; effect: unknown } & ({ id: number } | { id: null }) & Omit<OutboxRow, "id">;

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from "kysely";
 import { orderCreatedTopic } from "../../../shared/contracts";
+import { claimCtes } from "../../../shared/messaging/statement-ctes";
 import { orderViewJson } from "../db/order-view.sql";
 import type { OrderView } from "./order-view";
 
@@ -7,8 +8,8 @@ import type { OrderView } from "./order-view";
  * The relay's claim effects for Orders: in the statement that claims order-created rows for
  * publishing (in the relay's transaction, so undone if publishing fails), their orders move
  * Created → PaymentPending through `orders.advance_statuses` (only along the status graph: an
- * order already paid, failed or cancelled stays as it is). The CTE `effect` answers the moved
- * orders as the API shows them, in id order.
+ * order already paid, failed or cancelled stays as it is). The CTE `claimCtes.effect` answers the
+ * moved orders as the API shows them, in id order.
  */
 export const paymentPendingEffects: RawBuilder<unknown> = sql`
   pending as (
@@ -16,10 +17,10 @@ export const paymentPendingEffects: RawBuilder<unknown> = sql`
       select coalesce(json_agg(json_build_object(
         'id', (c.value::json->'payload'->>'orderId')::uuid, 'status', 'PaymentPending', 'failure_reason', null
       ) order by c.id), '[]'::json)
-      from claimed as c where c.topic = ${orderCreatedTopic}::text
+      from ${claimCtes.claimed} as c where c.topic = ${orderCreatedTopic}::text
     ))
   ),
-  effect as (
+  ${claimCtes.effect} as (
     select coalesce(json_agg(${orderViewJson("pending")} order by pending.id), '[]'::json) as value from pending
   )`;
 

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll } from "bun:test";
-import { migrate } from "../../../shared/db";
 import { openTestDatabase, type TestBackend, type TestDatabase } from "../../../shared/testing/postgres";
-import { ordersSchema } from "./orders.repository";
 import type { OrdersDatabase } from "./orders.tables";
-import { ordersMigrations } from "./migrations/001-create-orders";
+import { migrateOrders } from "./migrate-orders";
 
 /**
  * For a describe block of the orders module's database tests: a fresh database on the backend,
@@ -13,7 +11,7 @@ export function useOrdersTestDatabase(backend: TestBackend): () => TestDatabase<
   let testDatabase: TestDatabase<OrdersDatabase> | undefined;
   beforeAll(async () => {
     testDatabase = await openTestDatabase<OrdersDatabase>(backend);
-    await migrate(testDatabase.database.kysely, { schema: ordersSchema, migrations: ordersMigrations });
+    await migrateOrders(testDatabase.database.kysely);
   }, 30_000);
   afterAll(() => testDatabase?.cleanup());
   return () => testDatabase!;

@@ -45,8 +45,8 @@ const insertOrdersStatement = (notify: boolean) =>
     ),
     queued as (${outboxInsert(ordersSchema, slot("outbox"))})
     select inserted.* from inserted${notify ? sql` cross join (select ${outboxNotify(ordersSchema)}) as notified` : sql``}`);
-const insertOrdersAndNotify = insertOrdersStatement(true);
-const insertOrdersQuietly = insertOrdersStatement(false);
+export const insertOrdersAndNotify = insertOrdersStatement(true);
+export const insertOrdersQuietly = insertOrdersStatement(false);
 
 export async function findOrder(db: Db, id: string): Promise<OrderRow | undefined> {
   return db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst();
@@ -74,12 +74,12 @@ export interface StatusChange {
 }
 
 /**
- * Moves each order to its `to` only along an edge of the status graph (DESIGN §8; the graph is in
- * SQL too, `orders.may_move`, migration 003), all in one statement: the condition is in the
- * UPDATE, so a late or repeated event matches no row and changes nothing.
- * Orders are locked in id order (see migration 002), whoever calls (the relay's PaymentPending,
- * the payment results), so two transactions moving the same orders never deadlock. One change
- * per order (the first given wins). Returns the orders that moved.
+ * Moves each order to its `to` only along an edge of the status graph (the graph is in SQL too,
+ * `orders.may_move` in db/functions/may_move.sql), all in one statement: the condition is in the
+ * UPDATE, so a late or repeated event matches no row and changes nothing. Orders are locked in id
+ * order (see db/functions/advance_statuses.sql), whoever calls (the relay's PaymentPending, the
+ * payment results), so two transactions moving the same orders never deadlock. One change per
+ * order (the first given wins). Returns the orders that moved.
  */
 export async function advanceStatuses(db: Db, changes: StatusChange[]): Promise<OrderRow[]> {
   const byOrder = new Map<string, StatusChange>();

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { PaymentProcessed } from "../../../shared/contracts";
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
 import type { BatchEffects } from "../../../shared/messaging/inbox";
+import { consumerCtes } from "../../../shared/messaging/statement-ctes";
 import type { OrderStatus } from "../domain/order-status";
 import { orderUpdatesTopic } from "../live/order-updates";
 import { orderViewJson } from "./order-view.sql";
@@ -9,10 +10,10 @@ import { orderViewJson } from "./order-view.sql";
 /**
  * Records a consumed batch of payment results as the effects of the consumer's one statement
  * (`consumerStatement` in shared/messaging/inbox.ts, which records the batch in the inbox as the
- * CTE `fresh`): each order whose message is in `fresh` moves to PaymentCompleted or PaymentFailed
- * (with the reason) through `orders.advance_statuses` — only along an edge of the status graph, so
- * a late or repeated result, or one for a cancelled order, changes nothing — and each order that moved gets its live update (the order as
- * the API shows it) in the outbox, so browsers hear of it even after a crash. One round trip; the
+ * CTE `consumerCtes.fresh`): each order whose message is in it moves to PaymentCompleted or
+ * PaymentFailed (with the reason) through `orders.advance_statuses` — only along an edge of the
+ * status graph, so a late or repeated result, or one for a cancelled order, changes nothing — and
+ * each order that moved gets its live update (the order as the API shows it) in the outbox, so browsers hear of it even after a crash. One round trip; the
  * same SQL text for every batch. One result per order: the first in the batch wins. With tracing
  * on, each live update's outbox row stores its result's trace context (`traceOf`: the consumer
  * span's), so the push to browsers is in the order's trace.
@@ -33,7 +34,7 @@ export const recordPaymentResultsEffects: BatchEffects<PaymentProcessed> = {
       select c.id, c.status, c.failure_reason, c.headers
       from json_to_recordset(${batch})
         as c(message_id uuid, id uuid, status text, failure_reason text, headers jsonb)
-      where c.message_id in (select message_id from fresh)
+      where c.message_id in (select message_id from ${consumerCtes.fresh})
     ),
     moved as (
       select * from orders.advance_statuses((select coalesce(json_agg(changes), '[]'::json) from changes))
@@ -42,7 +43,7 @@ export const recordPaymentResultsEffects: BatchEffects<PaymentProcessed> = {
       select gen_random_uuid() as message_id, moved.*, changes.headers as trace_headers
       from moved join changes on changes.id = moved.id
     ),
-    queued as (
+    ${consumerCtes.queued} as (
       insert into orders.outbox (message_id, topic, key, value, headers)
       select u.message_id, ${orderUpdatesTopic}::text, u.user_id::text,
         ${envelopeJson(orderUpdatesTopic, sql`u.message_id`, sql`u.user_id`, orderViewJson("u"))}::text, u.trace_headers

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { migrate } from "../../../shared/db";
 import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
-import { debitOrders, depositInto, findAccount, insertAccount, paymentsSchema, type OrderDebit } from "./accounts.repository";
-import { paymentsMigrations } from "./migrations/001-create-payments";
+import { depositInto, findAccount, insertAccount, paymentsSchema } from "./accounts.repository";
+import { debitOrders, type OrderDebit } from "./debit-orders.test-helper";
+import { migratePayments } from "./migrate-payments";
 import type { PaymentsDatabase } from "./payments.tables";
 
 // The batch debit (payments.debit_orders) on both backends: the same SQL runs on PostgreSQL and PGlite.
@@ -15,7 +15,7 @@ for (const backend of testBackends) {
 
     beforeAll(async () => {
       testDatabase = await openTestDatabase<PaymentsDatabase>(backend);
-      await migrate(testDatabase.database.kysely, { schema: paymentsSchema, migrations: paymentsMigrations });
+      await migratePayments(testDatabase.database.kysely);
     }, 30_000);
     afterAll(() => testDatabase?.cleanup());
 

@@ -2,14 +2,15 @@ import { sql, type RawBuilder } from "kysely";
 import { paymentProcessedTopic, type OrderCreated } from "../../../shared/contracts";
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
 import type { BatchEffects } from "../../../shared/messaging/inbox";
+import { consumerCtes } from "../../../shared/messaging/statement-ctes";
 import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain/payment-decision";
 
 /**
  * Pays a consumed batch of orders as the effects of the consumer's one statement
  * (`consumerStatement` in shared/messaging/inbox.ts, which records the batch in the inbox as the
- * CTE `fresh`): the orders whose messages are in `fresh` go through `payments.debit_orders`
- * (migration 002: the conditional debit and its ledger row per order, a user's orders in batch
- * order, accounts locked in user_id order), and each gets its payment-processed message in the
+ * CTE `consumerCtes.fresh`): the orders whose messages are in it go through
+ * `payments.debit_orders` (db/functions/debit_orders.sql: the conditional debit and its ledger
+ * row per order, a user's orders in batch order, accounts locked in user_id order), and each gets its payment-processed message in the
  * outbox, decided by `paymentDecisions`, in batch order (none for an order cancelled before its
  * payment: its refund answer says so). The inbox rows, the debits, the ledger
  * rows and the results commit together or not at all, in one round trip. The batch travels as
@@ -34,7 +35,7 @@ export const payOrdersEffects: BatchEffects<OrderCreated> = {
       select b.*, row_number() over (order by b.position) as n
       from rows from (json_to_recordset(${batch}) as (message_id uuid, order_id uuid, user_id uuid, amount bigint, headers jsonb))
         with ordinality as b(message_id, order_id, user_id, amount, headers, position)
-      where b.message_id in (select message_id from fresh)
+      where b.message_id in (select message_id from ${consumerCtes.fresh})
     ),
     attempts as (
       -- debit_orders answers one row per item, in the items' order.
@@ -48,7 +49,7 @@ export const payOrdersEffects: BatchEffects<OrderCreated> = {
       from batch as b join attempts as a on a.n = b.n
       where a.outcome not in (${sql.join(silentOutcomes.map((outcome) => sql.lit(outcome)))})
     ),
-    queued as (
+    ${consumerCtes.queued} as (
       insert into payments.outbox (message_id, topic, key, value, headers)
       select r.message_id, ${paymentProcessedTopic}::text, r.user_id::text, ${envelopeJson(
         paymentProcessedTopic,

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
-import { migrate } from "../../../shared/db";
 import { eventually } from "../../../shared/testing/eventually";
 import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
-import { debitOrders, depositInto, findAccount, insertAccount, paymentsSchema } from "./accounts.repository";
-import { paymentsMigrations } from "./migrations/001-create-payments";
+import { depositInto, findAccount, insertAccount, paymentsSchema } from "./accounts.repository";
+import { debitOrders } from "./debit-orders.test-helper";
+import { migratePayments } from "./migrate-payments";
 import type { PaymentsDatabase } from "./payments.tables";
 import { refundOrders } from "./refunds.repository";
 
@@ -21,7 +21,7 @@ for (const backend of testBackends) {
 
     beforeAll(async () => {
       testDatabase = await openTestDatabase<PaymentsDatabase>(backend);
-      await migrate(testDatabase.database.kysely, { schema: paymentsSchema, migrations: paymentsMigrations });
+      await migratePayments(testDatabase.database.kysely);
     }, 30_000);
     afterAll(() => testDatabase?.cleanup());
 

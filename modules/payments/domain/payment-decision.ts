@@ -1,6 +1,6 @@
 import type { PaymentFailureReason } from "../../../shared/contracts";
 
-/** What the debit found for an order (`payments.debit_orders`, migration 002). */
+/** What the debit found for an order (`payments.debit_orders`, db/functions/debit_orders.sql). */
 export const debitOutcomes = ["debited", "already_debited", "no_account", "insufficient_funds", "cancelled"] as const;
 export type DebitOutcome = (typeof debitOutcomes)[number];
 

@@ -39,13 +39,6 @@ export function toDelivery(topic: string, partition: number, [id, fields]: RawEn
   return { topic, partition, position: id, key: map.get("k") ?? "", value: map.get("v") ?? "", headers, attempt: 1 };
 }
 
-/** Entries of the reply of XREADGROUP/XREAD for a single stream (null when the read timed out). */
-export function entriesOf(reply: unknown): RawEntry[] {
-  if (!Array.isArray(reply) || reply.length === 0) return [];
-  const [, entries] = reply[0] as [string, RawEntry[]];
-  return entries ?? [];
-}
-
 /**
  * Drops entries every consumer group of the stream has finished with: older than each group's
  * oldest pending entry, or than its last-delivered id when nothing is pending. A stream read by

@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Migration } from "kysely";
 
 /**
- * `orders.advance_statuses(changes json)`: moves each order to its new status, but only from one
+ * Creates `orders.advance_statuses(changes json)` (its current text and reasoning are
+ * `db/functions/advance_statuses.sql`, applied after the migrations): moves each order to its new status, but only from one
  * of the statuses given for it, and returns the orders that moved. One statement for a whole batch
  * of changes, and still one primary-key UPDATE per order inside: a set-based UPDATE … FROM over the
  * batch lets the planner scan the whole table (it guesses 100 rows for the JSON and picks a hash

@@ -1,16 +1,11 @@
 import { sql, type Kysely, type Migration } from "kysely";
 
 /**
- * Cancelling (issue 17): four more statuses, and the status graph itself in SQL.
- *
- * `orders.may_move(from, to)` lists every allowed move (the graph of domain/order-status.ts,
- * written out here because a migration must not change after it ran; a test checks that the two
- * agree on every pair). `orders.advance_statuses` now moves an order only along such an edge,
- * whatever statuses the caller names, so no caller can move an order back: a late payment result
- * for a cancelled order, a replayed refund answer, or a bug all match no row and change nothing.
- * The rest of the function is as migration 002 made it (one primary-key UPDATE per order, in id
- * order so overlapping batches cannot deadlock). `may_move` is a plain SQL expression, inlined
- * into the UPDATE by the planner.
+ * Cancelling: four more statuses, and the status graph itself in SQL: `orders.may_move(from, to)`
+ * lists every allowed move, and `orders.advance_statuses` moves an order only along such an
+ * edge, whatever statuses the caller names. The functions' current text and reasoning are
+ * `db/functions/may_move.sql` and `db/functions/advance_statuses.sql`, applied after the
+ * migrations; the copies below are the functions as this migration created them.
  */
 export const cancelStatuses: Migration = {
   async up(db: Kysely<any>) {

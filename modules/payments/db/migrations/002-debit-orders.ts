@@ -1,8 +1,9 @@
 import { sql, type Kysely, type Migration } from "kysely";
 
 /**
- * `payments.debit_orders(batch json)`: the atomic debit of DESIGN §8 for a whole batch of orders
- * in one round trip. `batch` is a JSON array of `{order_id, user_id, amount}`. For each item, it
+ * Creates `payments.debit_orders(batch json)`: the atomic debit for a whole batch of orders in one
+ * round trip. Its current text and reasoning are `db/functions/debit_orders.sql`, applied after
+ * the migrations; this copy is the function as this migration created it. `batch` is a JSON array of `{order_id, user_id, amount}`. For each item, it
  * runs the conditional UPDATE (balance covers the amount, and the order has no debit yet) and,
  * when that debited, the ledger row; when it did not, it finds out why. One row per item comes
  * back, in the items' order: `order_id`, `outcome` ('debited', 'already_debited', 'no_account' or

@@ -1,34 +1,13 @@
 import { sql, type Kysely, type Migration } from "kysely";
 
 /**
- * Refunds (issue 17): a customer cancels an order, and its money comes back exactly once, or it
- * is never taken. The hard case is a cancel racing the debit: `refund-requested` and the order's
- * `order-created` travel on different topics, through different consumers (possibly different
- * processes), each redelivered after any crash, so they reach Payments in either order or at
- * once. The guarantee rests on three things, all here:
- *
- * 1. `refund_requests`: one row per order, written by the first refund request, with the answer
- *    it got (`refunded` or `cancelled`). A repeated request (a redelivery the inbox no longer
- *    remembers, or a second message) finds it and gets the same answer; nothing moves again.
- * 2. `debit_orders` (replaced below) never debits an order that has a refund request: a cancel
- *    that arrives first voids the debit to come.
- * 3. Both functions take the account's row lock (FOR UPDATE) in a statement of its own BEFORE they
- *    look at each other's rows. In READ COMMITTED each statement of a PL/pgSQL function sees what
- *    was committed when it started, but a statement that waits on a row lock still judges its
- *    other conditions (NOT EXISTS on another table) by the snapshot it started with. Locking
- *    first, then looking in the next statement, means that whichever of the two transactions
- *    gets the account first, the other sees all it wrote:
- *    - debit first: the refund waits for the debit to commit, then finds the debit and credits it
- *      back (`refunded`);
- *    - refund first: the debit waits for the refund to commit, then finds the refund request and
- *      does not debit (outcome `cancelled`, and no payment result: the refund's answer said it).
- *    An order whose user has no account yet has no row to lock: the refund then holds an advisory
- *    lock on the user (`account_key`) that opening an account also takes, so an account cannot
- *    appear (and a debit on it run) between the refund's look and its commit.
- *
- * The ledger gets a third kind, `refund` (a credit of the order's debit, same amount), unique per
- * order like the debit: the database refuses a second refund whatever the code does, and the
- * balance stays the ledger's signed sum.
+ * Refunds: the ledger's `refund` kind (unique per order, like the debit), one `refund_requests`
+ * row per order with the answer it got, `account_key` (the advisory lock key of a user's account),
+ * `refund_orders`, and `debit_orders` replaced to lock each account first and to void the debit of
+ * an order with a refund request. Why these together give each cancelled order its money back
+ * exactly once, or never take it, is written above the functions' current text in
+ * `db/functions/refund_orders.sql` and `db/functions/debit_orders.sql`, applied after the
+ * migrations; the copies below are the functions as this migration created them.
  */
 export const refunds: Migration = {
   async up(db: Kysely<any>) {
@@ -58,11 +37,7 @@ export const refunds: Migration = {
   },
 };
 
-/**
- * Migration 002's function, plus: each user's account is locked in a statement of its own before
- * that user's orders (point 3 above), and an order with a refund request is not debited
- * (outcome 'cancelled'). Everything else holds as 002 describes it.
- */
+/** `debit_orders` locking each user's account first and voiding a refunded order's debit. */
 const replaceDebitOrders = sql`
   create or replace function payments.debit_orders(batch json)
   returns table (order_id uuid, outcome text, balance bigint)
@@ -129,19 +104,7 @@ const replaceDebitOrders = sql`
   end
   $function$`;
 
-/**
- * `payments.refund_orders(batch json)`: answers a batch of refund requests (`{order_id, user_id}`
- * each) in one round trip, one row per item in the items' order: `order_id`, `status`
- * ('refunded' or 'cancelled'), and with 'refunded' the `amount` credited and the `balance` it
- * left. Items go by (user_id, position), locking as debit_orders does (accounts in user_id order),
- * so a refund batch and a debit batch cannot deadlock either.
- *
- * Per user: the advisory lock (no account can be opened meanwhile), then the account's row lock,
- * each alone; then per order, in statements that start after both are held: a request seen before
- * gets its first answer again; otherwise the order's debit is looked up: found, it is credited
- * back (account + `refund` ledger row: 'refunded'); not found, there was no debit and, the request
- * now recorded, there will be none ('cancelled').
- */
+/** `refund_orders`: each refund request answered once and for all. */
 const createRefundOrders = sql`
   create function payments.refund_orders(batch json)
   returns table (order_id uuid, status text, amount bigint, balance bigint)

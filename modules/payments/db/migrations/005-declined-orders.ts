@@ -1,15 +1,12 @@
 import { sql, type Kysely, type Migration } from "kysely";
 
 /**
- * A declined payment is as final as a debit. The inbox forgets a message after INBOX_RETENTION;
- * an order-created delivered again after that (a replay, a re-driven dead letter) used to be paid
- * if the account could pay it by then, although its order had long been reported PaymentFailed
- * (and stays so: statuses only move forward). So each decline is now kept like a debit, at most
- * one per order (`payments.declined_orders`), and `payments.debit_orders` debits an order only if
- * it has neither a debit nor a decline; for a declined one it answers the first decision again.
- *
- * Otherwise the function is 003's (its lock first, its refund-request check): see 002 and 003 for
- * the order of items, the locks and the outcomes.
+ * A declined payment is as final as a debit: each decline is kept, at most one per order
+ * (`payments.declined_orders`), and `payments.debit_orders` debits an order only if it has
+ * neither a debit nor a decline; for a declined one it answers the first decision again. Why,
+ * with the rest of the function's reasoning, is written above its current text in
+ * `db/functions/debit_orders.sql`, applied after the migrations; the copy below is the function
+ * as this migration left it.
  */
 export const declinedOrders: Migration = {
   async up(db: Kysely<any>) {
@@ -43,7 +40,7 @@ export const declinedOrders: Migration = {
             with ordinality as b(order_id, user_id, amount, position)
           order by b.user_id, b.position
         loop
-          -- The lock first, alone (migration 003): the UPDATE below starts after it is granted, so
+          -- The lock first, alone: the UPDATE below starts after it is granted, so
           -- its NOT EXISTS sees a refund request committed while we waited.
           if locked_user is distinct from item.user_id then
             perform 1 from payments.accounts as a where a.user_id = item.user_id for update;

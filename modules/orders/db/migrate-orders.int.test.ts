@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { migrate } from "../../../shared/db";
+import { functionDrift } from "../../../shared/testing/database-functions";
+import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
+import { ordersSchema } from "./orders.repository";
+import { migrateOrders, ordersFunctions } from "./migrate-orders";
+import { ordersMigrations } from "./migrations/001-create-orders";
+
+// Each function of schema `orders` has one current text, its file in db/functions/: the
+// database runs exactly that, on both backends.
+for (const backend of testBackends) {
+  describe(`migrateOrders on ${backend}`, () => {
+    let testDatabase: TestDatabase<any>;
+    const db = () => testDatabase.database.kysely;
+
+    beforeAll(async () => {
+      testDatabase = await openTestDatabase(backend);
+    }, 30_000);
+    afterAll(() => testDatabase?.cleanup());
+
+    test("a database migrated before the function files runs the files' functions once migrated again", async () => {
+      await migrate(db(), { schema: ordersSchema, migrations: ordersMigrations });
+      expect((await functionDrift(db(), ordersSchema, ordersFunctions)).length).toBeGreaterThan(0);
+
+      await migrateOrders(db());
+
+      expect(await functionDrift(db(), ordersSchema, ordersFunctions)).toEqual([]);
+    });
+
+    test("every function the schema holds has its file, and runs what the file says", async () => {
+      await migrateOrders(db());
+
+      expect(await functionDrift(db(), ordersSchema, ordersFunctions)).toEqual([]);
+    });
+  });
+}

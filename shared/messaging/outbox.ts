@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Bus, OutgoingMessage } from "../bus/bus";
 import type { Envelope } from "../contracts/envelope";
+import { insertOutboxRowsFromJson } from "./outbox-insert";
 
 export interface OutboxMessage {
   topic: string;
@@ -62,32 +63,16 @@ function outboxValues(messages: OutboxMessage[]): OutboxValues[] {
   return messages.map(({ topic, envelope, headers }) => ({ message_id: envelope.id, topic, key: envelope.key, value: JSON.stringify(envelope), headers }));
 }
 
-/**
- * The INSERT of outbox rows into `<schema>.outbox`, in the given order, for use as a
- * data-modifying CTE in a bigger statement (pair it with `outboxNotify`). The rows travel as one
- * JSON parameter (`rows`: an expression of JSON text, see `outboxRowsJson`), so the SQL text (and
- * its prepared statement) is the same for any batch size.
- */
-export function outboxInsert(schema: string, rows: RawBuilder<unknown>): RawBuilder<unknown> {
-  // `headers` (the trace context) is absent from the JSON when tracing is off: the column gets null.
-  return sql`insert into ${sql.table(`${schema}.outbox`)} (message_id, topic, key, value, headers)
-    select m.message_id, m.topic, m.key, m.value, m.headers
-    from rows from (json_to_recordset(${rows}::text::json) as (message_id uuid, topic text, key text, value text, headers jsonb))
-      with ordinality as m(message_id, topic, key, value, headers, position)
-    order by m.position
-    returning id`;
-}
-
-/** The JSON text `outboxInsert` reads: each message's outbox columns, its envelope serialized once. */
+/** The JSON text `insertOutboxRowsFromJson` reads: each message's outbox columns, its envelope serialized once. */
 export function outboxRowsJson(messages: OutboxMessage[]): string {
   return JSON.stringify(outboxValues(messages));
 }
 
 function insertValues(schema: string, rows: OutboxValues[]): RawBuilder<unknown> {
-  return outboxInsert(schema, sql`${JSON.stringify(rows)}`);
+  return insertOutboxRowsFromJson(schema, sql`${JSON.stringify(rows)}`);
 }
 
-/** The `pg_notify` that wakes the module's relay once the statement's transaction commits. */
+/** The `pg_notify` that wakes the module's relay once the statement's transaction commits (pair it with an outbox insert). */
 export function outboxNotify(schema: string): RawBuilder<unknown> {
   return sql`pg_notify(${outboxChannel(schema)}, '')`;
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from "kysely";
 import { StatementTemplate } from "../../../shared/db/statement-template";
-import { outboxInsert, outboxNotify, outboxRowsJson, type OutboxMessage } from "../../../shared/messaging/outbox";
+import { outboxNotify, outboxRowsJson, type OutboxMessage } from "../../../shared/messaging/outbox";
+import { insertOutboxRowsFromJson } from "../../../shared/messaging/outbox-insert";
 import type { OrderStatus } from "../domain/order-status";
 import type { OrdersDatabase, OrdersTable } from "./orders.tables";
 
@@ -43,7 +44,7 @@ const insertOrdersStatement = (notify: boolean) =>
       select id, user_id, amount, description, 'Created' from input order by position
       returning *
     ),
-    queued as (${outboxInsert(ordersSchema, slot("outbox"))})
+    queued as (${insertOutboxRowsFromJson(ordersSchema, slot("outbox"))})
     select inserted.* from inserted${notify ? sql` cross join (select ${outboxNotify(ordersSchema)}) as notified` : sql``}`);
 const insertOrdersAndNotify = insertOrdersStatement(true);
 const insertOrdersQuietly = insertOrdersStatement(false);

@@ -1,19 +1,20 @@
 import { sql, type RawBuilder } from "kysely";
+import type { OutboxDelivery } from "./outbox";
 
 /**
  * The columns a writer gives each outbox row, with their SQL types; the others (id, created_at,
  * published_at) are the table's own.
  */
-const outboxColumnTypes = { message_id: "uuid", topic: "text", key: "text", value: "text", headers: "jsonb" } as const;
+const outboxColumnTypes = { message_id: "uuid", topic: "text", key: "text", value: "text", headers: "jsonb", delivery: "text" } as const;
 export type OutboxColumn = keyof typeof outboxColumnTypes;
 const outboxColumns = Object.keys(outboxColumnTypes) as OutboxColumn[];
 
 /** What an insert of outbox rows answers for each row: what publishing it needs. */
-export const queuedColumns = ["id", "topic", "key", "value", "headers"] as const;
+export const queuedColumns = ["id", "topic", "key", "value", "headers", "delivery"] as const;
 
 /**
  * The INSERT of outbox rows into `<schema>.outbox` from a query: `values` gives each column as an
- * SQL expression over `from` (a FROM clause, with its `order by` when the rows' order matters: ids
+ * SQL expression over `from` (`delivery` with `outboxDelivery`) (a FROM clause, with its `order by` when the rows' order matters: ids
  * are handed out in that order). It answers `queuedColumns`, so it can be the CTE `queued` of a
  * bigger statement. Every writer of outbox rows goes through here, so the column list is written
  * once.
@@ -42,3 +43,6 @@ export function insertOutboxRowsFromJson(schema: string, rows: RawBuilder<unknow
     order by m.position`,
   );
 }
+
+/** The `delivery` of rows a statement writes (see `OutboxDelivery` in ./outbox). */
+export const outboxDelivery = (delivery: OutboxDelivery): RawBuilder<unknown> => sql`${sql.lit(delivery)}::text`;

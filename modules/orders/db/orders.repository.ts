@@ -19,8 +19,9 @@ export interface NewOrder {
 }
 
 /**
- * Inserts orders (status Created) and their outbox messages in ONE statement, so they commit
- * together even outside a transaction, and wakes the relay (NOTIFY; `notify: false` when the
+ * Inserts orders (status Created) and their outbox messages, for the relay to publish (the
+ * table refuses order-created for any other delivery: per-key order), in ONE statement, so they
+ * commit together even outside a transaction, and wakes the relay (NOTIFY; `notify: false` when the
  * caller wakes the relay of its own process after the commit). The batch travels as one JSON
  * parameter: the same SQL text, and prepared statement, for one order or hundreds. Returns the
  * rows in the order given.
@@ -28,7 +29,7 @@ export interface NewOrder {
 export async function insertOrders(db: Db, orders: NewOrder[], messages: OutboxMessage[], options: { notify?: boolean } = {}): Promise<OrderRow[]> {
   const input = orders.map((order) => ({ id: order.id, user_id: order.userId, amount: order.amount, description: order.description }));
   const statement = options.notify === false ? insertOrdersQuietly : insertOrdersAndNotify;
-  const { rows } = await statement.execute(db, { orders: JSON.stringify(input), outbox: outboxRowsJson(messages) });
+  const { rows } = await statement.execute(db, { orders: JSON.stringify(input), outbox: outboxRowsJson(messages, "relay") });
   return inGivenOrder(orders, rows);
 }
 

@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { PaymentProcessed } from "../../../shared/contracts";
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
 import type { BatchEffects } from "../../../shared/messaging/inbox";
-import { insertOutboxRows } from "../../../shared/messaging/outbox-insert";
+import { insertOutboxRows, outboxDelivery } from "../../../shared/messaging/outbox-insert";
 import type { OrderStatus } from "../domain/order-status";
 import { orderUpdatesTopic } from "../live/order-updates";
 import { orderViewJson } from "./order-view.sql";
@@ -52,6 +52,7 @@ export const recordPaymentResultsEffects: BatchEffects<PaymentProcessed> = {
         key: sql`u.user_id::text`,
         value: sql`${envelopeJson(orderUpdatesTopic, sql`u.message_id`, sql`u.user_id`, orderViewJson("u"))}::text`,
         headers: sql`u.trace_headers`,
+        delivery: outboxDelivery("at-commit"),
       },
       sql`updates as u order by u.id`,
     )})`,

@@ -7,7 +7,7 @@ import type { AuthPolicy } from "../../../shared/http/auth";
 import { idempotencyKeyHeader, once, readIdempotencyKey } from "../../../shared/http/idempotency";
 import { jsonContent, problemContent } from "../../../shared/http/openapi-responses";
 import { HttpProblem } from "../../../shared/http/problem";
-import type { QueuedMessage } from "../../../shared/messaging/outbox";
+import type { AtCommit, OutboxWriter } from "../../../shared/messaging/outbox";
 import { orderIdAttribute } from "../../../shared/contracts";
 import { tracingOff, type Tracing } from "../../../shared/tracing/tracing";
 import { cancelOrder } from "../application/cancel-order";
@@ -77,14 +77,14 @@ const cancel = createRoute({
 
 /**
  * The Orders HTTP API; with AUTH=jwt a caller sees, places and cancels only their own orders (an
- * admin, anyone's). `publishCommitted` publishes outbox rows a request's transaction committed.
+ * admin, anyone's). `outbox` writes the rows a request publishes once its transaction has committed.
  * With tracing on, the messages a request writes store its trace context (DESIGN §13).
  */
 export function ordersRoutes(
   db: Kysely<OrdersDatabase>,
   queues: { intake: OrderIntake; gate: AdmissionGate },
   auth: AuthPolicy,
-  publishCommitted: (written: QueuedMessage[]) => Promise<void>,
+  outbox: OutboxWriter,
   tracing: Tracing = tracingOff,
 ): OpenAPIHono {
   const app = new OpenAPIHono();
@@ -143,18 +143,18 @@ export function ordersRoutes(
     const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
     if (traced) tracing.annotate({ [orderIdAttribute]: id });
     const trace = traced ? tracing.capture() : undefined;
-    let written: QueuedMessage[] = [];
+    let written: AtCommit | undefined;
     const result = await db.transaction().execute(async (trx) => {
       const order = await lockOrder(trx, id);
       if (!order || !auth.mayActFor(c, order.user_id)) throw new HttpProblem(404, `no order ${id}`);
       return once<OrderView>(trx, { scope: `cancel:${order.user_id}`, key, body: { orderId: id } }, async () => {
-        const outcome = await cancelOrder(trx, order, trace);
+        const outcome = await cancelOrder(trx, outbox, order, trace);
         if (outcome.kind === "refused") throw new HttpProblem(409, `order ${id} cannot be cancelled: ${outcome.reason}`);
         if (outcome.kind === "requested") written = outcome.written;
         return { status: 202, body: toOrderView(outcome.order) };
       });
     });
-    await publishCommitted(written);
+    await written?.publish();
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result.body, 202);
   });

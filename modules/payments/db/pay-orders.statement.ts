@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from "kysely";
 import { paymentProcessedTopic, type OrderCreated } from "../../../shared/contracts";
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
 import type { BatchEffects } from "../../../shared/messaging/inbox";
-import { insertOutboxRows } from "../../../shared/messaging/outbox-insert";
+import { insertOutboxRows, outboxDelivery } from "../../../shared/messaging/outbox-insert";
 import { paymentsSchema } from "./accounts.repository";
 import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain/payment-decision";
 
@@ -67,6 +67,7 @@ export const payOrdersEffects: BatchEffects<OrderCreated> = {
             'balance', ${decide((decision) => (decision.withBalance ? sql`r.balance::text` : sql`null::text`))}::bigint))`,
         )}::text`,
         headers: sql`r.headers`,
+        delivery: outboxDelivery("at-commit"),
       },
       sql`results as r order by r.n`,
     )})`,

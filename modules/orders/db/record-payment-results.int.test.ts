@@ -4,7 +4,7 @@ import { sql, type Kysely } from "kysely";
 import { newEnvelope, paymentProcessedTopic, type PaymentProcessed } from "../../../shared/contracts";
 import { consumerStatement, runConsumerStatement } from "../../../shared/messaging/inbox";
 import { testBackends } from "../../../shared/testing/postgres";
-import { toOrderView } from "../application/order-view";
+import { toOrderView } from "./order-view.oracle";
 import { orderUpdatedEnvelope } from "../live/order-updates";
 import { findOrder, insertOrders, ordersSchema } from "./orders.repository";
 import type { OrdersDatabase } from "./orders.tables";

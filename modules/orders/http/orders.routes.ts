@@ -13,7 +13,7 @@ import { tracingOff, type Tracing } from "../../../shared/tracing/tracing";
 import { cancelOrder } from "../application/cancel-order";
 import type { OrderIntake } from "../application/order-intake";
 import { placeOrders } from "../application/place-order";
-import { toOrderView, type OrderView } from "../application/order-view";
+import type { OrderView } from "../db/order-view.sql";
 import { findOrder, listOrders, lockOrder } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
 import { createOrderBody, idempotencyHeaders, listOrdersQuery, orderIdParams, orderPageSchema, orderSchema } from "./orders.schemas";
@@ -111,11 +111,11 @@ export function ordersRoutes(
     // and the stored answer commit together in a transaction of their own.
     const result =
       key === undefined
-        ? { body: toOrderView(await intake.place(input, c.req.raw.signal)), replayed: false }
+        ? { body: (await intake.place(input, c.req.raw.signal)).view, replayed: false }
         : await db.transaction().execute((trx) =>
             once<OrderView>(trx, { scope: `order:${body.userId}`, key, body }, async () => {
               const [row] = await placeOrders(trx, [input]);
-              return { status: 201, body: toOrderView(row!) };
+              return { status: 201, body: row!.view };
             }),
           );
     if (traced) tracing.annotate({ [orderIdAttribute]: result.body.id });
@@ -127,7 +127,7 @@ export function ordersRoutes(
     const { userId, limit, before } = c.req.valid("query");
     auth.assertMayActFor(c, userId);
     const rows = await listOrders(db, userId, { limit, before });
-    return c.json({ items: rows.map(toOrderView), nextBefore: rows.length === limit ? (rows.at(-1)?.seq ?? null) : null }, 200);
+    return c.json({ items: rows.map((row) => row.view), nextBefore: rows.length === limit ? (rows.at(-1)?.seq ?? null) : null }, 200);
   });
 
   app.openapi(admitted(getOrder), async (c) => {
@@ -135,7 +135,7 @@ export function ordersRoutes(
     const row = await findOrder(db, id);
     // Another user's order is as unknown as a missing one: its existence is not leaked.
     if (!row || !auth.mayActFor(c, row.user_id)) throw new HttpProblem(404, `no order ${id}`);
-    return c.json(toOrderView(row), 200);
+    return c.json(row.view, 200);
   });
 
   app.openapi(admitted(cancel), async (c) => {
@@ -151,7 +151,7 @@ export function ordersRoutes(
         const outcome = await cancelOrder(trx, outbox, order, trace);
         if (outcome.kind === "refused") throw new HttpProblem(409, `order ${id} cannot be cancelled: ${outcome.reason}`);
         if (outcome.kind === "requested") written = outcome.written;
-        return { status: 202, body: toOrderView(outcome.order) };
+        return { status: 202, body: outcome.order.view };
       });
     });
     await written?.publish();

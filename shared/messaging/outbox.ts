@@ -72,10 +72,14 @@ export interface AtCommit {
  * them, so the intent travels with the rows (their `delivery` column says it to the relay too).
  */
 export class OutboxWriter {
+  readonly #publisher: Pick<CommittedPublisher, "publish">;
+
   constructor(
     readonly schema: string,
-    readonly publisher: Pick<CommittedPublisher, "publish">,
-  ) {}
+    publisher: Pick<CommittedPublisher, "publish">,
+  ) {
+    this.#publisher = publisher;
+  }
 
   /** Adds messages to the outbox inside the caller's transaction; `publish()` the handle after its commit. No NOTIFY: the relay is the fallback. */
   async atCommit(trx: Kysely<any>, messages: OutboxMessage[]): Promise<AtCommit> {
@@ -85,7 +89,7 @@ export class OutboxWriter {
   /** The handle for rows a statement of the module wrote itself (its `insertOutboxRows`): those for delivery at commit. */
   written(rows: readonly QueuedMessage[]): AtCommit {
     const atCommit = rows.filter((row) => row.delivery === "at-commit");
-    return { publish: () => this.publisher.publish(atCommit) };
+    return { publish: () => this.#publisher.publish(atCommit) };
   }
 }
 

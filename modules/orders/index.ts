@@ -5,7 +5,6 @@ import {
   paymentProcessedTopic,
   refundProcessedEnvelope,
   refundProcessedTopic,
-  refundRequestedTopic,
 } from "../../shared/contracts";
 import { requestGate } from "../../shared/admission/request-gate";
 import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
@@ -21,7 +20,7 @@ import { recordPaymentResultsEffects } from "./db/record-payment-results.stateme
 import { ordersRoutes } from "./http/orders.routes";
 import { mountLiveRoutes } from "./live/live.routes";
 import { OrderUpdatesHub } from "./live/order-updates-hub";
-import { orderUpdatesTopic, publishOrderUpdates } from "./live/order-updates";
+import { publishOrderUpdates } from "./live/order-updates";
 import { OrderIntake } from "./application/order-intake";
 
 /** The consumer group of the Orders context on `payment-processed` and `refund-processed`. */
@@ -41,10 +40,9 @@ export function createOrdersModule(ports: ModulePorts): Module {
     module: "orders",
     schema: ordersSchema,
     db,
-    // Status changes and refund requests are published by their writers (the consumers, the cancel
-    // route) as soon as they commit; the relay publishes order-created (marking orders
-    // PaymentPending) and whatever the writers missed.
-    publishedAtCommit: [orderUpdatesTopic, refundRequestedTopic],
+    // Status changes and refund requests are written for delivery at commit (the consumers, the
+    // cancel route); the relay publishes order-created (marking orders PaymentPending) and
+    // whatever the writers missed.
     claimEffects: {
       ctes: paymentPendingEffects,
       afterCommit: (moved) => publishOrderUpdates(ports.bus, logger, paymentPendingChanges(moved)),
@@ -57,14 +55,14 @@ export function createOrdersModule(ports: ModulePorts): Module {
         envelope: paymentProcessedEnvelope,
         subject: orderSubject,
         // One statement per batch: inbox rows, status changes and their live updates commit together.
-        effects: recordPaymentResultsEffects,
+        applyInOneStatement: recordPaymentResultsEffects,
       }),
       inboxConsumer({
         topic: refundProcessedTopic,
         group: ordersGroup,
         envelope: refundProcessedEnvelope,
         subject: orderSubject,
-        apply: (trx, results, traceOf) => recordRefundResults(trx as Kysely<OrdersDatabase>, results, traceOf),
+        applyInTransaction: (trx, results, context) => recordRefundResults(trx as Kysely<OrdersDatabase>, results, context),
       }),
     ],
   });
@@ -76,7 +74,7 @@ export function createOrdersModule(ports: ModulePorts): Module {
   });
   ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();
-  routes.route("/", ordersRoutes(db, { intake, gate: requestGate(ports, "orders") }, ports.auth, (written) => messaging.publish(written), ports.tracing));
+  routes.route("/", ordersRoutes(db, { intake, gate: requestGate(ports, "orders") }, ports.auth, messaging.outbox, ports.tracing));
   mountLiveRoutes(routes, hub, ports.auth);
 
   return {

@@ -3,8 +3,6 @@ import type { Kysely } from "kysely";
 import {
   orderCreatedEnvelope,
   orderCreatedTopic,
-  paymentProcessedTopic,
-  refundProcessedTopic,
   refundRequestedEnvelope,
   refundRequestedTopic,
 } from "../../shared/contracts";
@@ -32,15 +30,14 @@ export const paymentsGroup = "payments";
 export function createPaymentsModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
   const logger = ports.logger.child({ module: "payments" });
-  // Results are published by the consumer as soon as their batch commits; the relay publishes
-  // what that missed (after a crash, or when the bus refused).
+  // Results and refund answers are written for delivery at commit: the consumer publishes them as
+  // soon as their batch commits; the relay publishes what that missed (a crash, the bus refused).
   const messaging = new MessagingEndpoint({
     ports: { ...ports, logger },
     module: "payments",
     schema: paymentsSchema,
     db,
     expireAlso: [idempotencyKeysRetention(ports.retention.idempotencyKeyMs)],
-    publishedAtCommit: [paymentProcessedTopic, refundProcessedTopic],
     consume: [
       inboxConsumer({
         topic: orderCreatedTopic,
@@ -48,14 +45,14 @@ export function createPaymentsModule(ports: ModulePorts): Module {
         envelope: orderCreatedEnvelope,
         subject: orderSubject,
         // One statement per batch: inbox rows, debits, ledger rows and results commit together.
-        effects: payOrdersEffects,
+        applyInOneStatement: payOrdersEffects,
       }),
       inboxConsumer({
         topic: refundRequestedTopic,
         group: paymentsGroup,
         envelope: refundRequestedEnvelope,
         subject: orderSubject,
-        apply: (trx, requests, traceOf) => answerRefundRequests(trx as Kysely<PaymentsDatabase>, requests, traceOf),
+        applyInTransaction: (trx, requests, context) => answerRefundRequests(trx as Kysely<PaymentsDatabase>, requests, context),
       }),
     ],
   });

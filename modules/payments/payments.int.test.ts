@@ -17,7 +17,7 @@ import { refusingPublish } from "../../shared/testing/refusing-bus";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { deleteRedisKeys } from "../../shared/testing/redis";
-import { applyInOneStatement, consumerStatement } from "../../shared/messaging/inbox";
+import { consumerStatement, runConsumerStatement } from "../../shared/messaging/inbox";
 import { debitOrders } from "./db/debit-orders.test-helper";
 import { payOrdersEffects } from "./db/pay-orders.statement";
 import type { PaymentsDatabase } from "./db/payments.tables";
@@ -172,7 +172,7 @@ for (const busKind of ["memory", "redis"] as const) {
       const batch = [order(poor, 300), order(rich, 2_000), order(unknownUser, 100), repeated, order(poor, 400), order(rich, 7_000), order(rich, 1)];
       // Straight into the consumer's one statement, so the orders are one batch whatever the bus does.
       const statement = consumerStatement("payments", orderCreatedTopic, payOrdersEffects);
-      const { rows } = await applyInOneStatement(database.kysely, statement, payOrdersEffects, batch);
+      const { rows } = await runConsumerStatement(database.kysely, statement, payOrdersEffects, batch);
       expect(rows[0]!.fresh).toBe(batch.length);
       const returned = rows.map((row) => paymentProcessedEnvelope.parse(JSON.parse(row.value!)).payload);
       const expected = [
@@ -207,7 +207,7 @@ for (const busKind of ["memory", "redis"] as const) {
       const untraced = order(userId, 200);
       const headers = { traceparent: `00-${"c".repeat(32)}-${"d".repeat(16)}-01`, tracestate: "vendor=1", baggage: `gozon.order_id=${traced.payload.orderId}` };
       const statement = consumerStatement("payments", orderCreatedTopic, payOrdersEffects);
-      const { rows } = await applyInOneStatement(database.kysely, statement, payOrdersEffects, [traced, untraced], (created) => (created === traced ? headers : undefined));
+      const { rows } = await runConsumerStatement(database.kysely, statement, payOrdersEffects, [traced, untraced], (created) => (created === traced ? headers : undefined));
       expect(rows.map((row) => row.headers)).toEqual([headers, null]);
       const stored = await payments().selectFrom("outbox").select(["id", "headers"]).where("id", "in", rows.map((row) => row.id!)).orderBy("id").execute();
       expect(stored.map((row) => row.headers)).toEqual([headers, null]);

@@ -4,9 +4,8 @@
       where published_at is null and id in (
         select id from "module"."outbox"
         where published_at is null and (select locked from lock)
-          and (topic <> all($2::text::text[])
-               or created_at < now() - $3::int * interval '1 millisecond')
-        order by id limit $4
+          and (delivery = 'relay' or created_at < now() - $2::int * interval '1 millisecond')
+        order by id limit $3
       )
       returning *
     )
@@ -15,6 +14,5 @@
       null::json as effect
     from lock left join claimed on true
 -- $1: constant "gozon.outbox.module"
--- $2: constant "{\"published-at-commit\"}"
--- $3: constant 2000
--- $4: constant 500
+-- $2: constant 2000
+-- $3: constant 500

@@ -14,7 +14,7 @@
       where m.message_id in (select message_id from fresh)
       returning id, topic, key, value, headers
     )
-    select counted.fresh, counted.duplicates, queued.id, queued.topic, queued.key, queued.value, queued.headers
+    select counted.fresh, counted.duplicates, queued."id", queued."topic", queued."key", queued."value", queued."headers", queued."delivery"
     from (
       select count(*)::int as fresh,
         -- Only when a message was already in the inbox (a redelivery, a replay; else null, and the

@@ -23,7 +23,7 @@ describe("the messaging statements as compiled", () => {
   });
 
   test("the relay's claim, without claim effects (the relay's default batch size and grace)", async () => {
-    const statement = claimStatement({ schema: "module", batchSize: 500, writerPublishedTopics: ["published-at-commit"], writerGraceMs: 2_000, effects: undefined });
+    const statement = claimStatement({ schema: "module", batchSize: 500, atCommitGraceMs: 2_000, effects: undefined });
     await expectSqlSnapshot(statement.compiledText(compilingDatabase), new URL("./claim-statement.compiled.sql", import.meta.url));
   });
 });

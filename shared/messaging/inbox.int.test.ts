@@ -9,8 +9,9 @@ import { migrate } from "../db";
 import { createLogger } from "../logger";
 import { eventually } from "../testing/eventually";
 import { openTestDatabase, testBackends, type TestDatabase } from "../testing/postgres";
-import { consumeInOneStatement, consumeOnce } from "./inbox";
-import { addOutboxHeaders, createMessagingTables } from "./messaging.tables";
+import { consumeInbox } from "./inbox";
+import { addOutboxDelivery, addOutboxHeaders, createMessagingTables } from "./messaging.tables";
+import { OutboxWriter } from "./outbox";
 
 const schema = "inbox_test";
 const envelope = envelopeSchema("thing", z.object({ n: z.number() }));
@@ -38,25 +39,26 @@ for (const backend of testBackends) {
     beforeAll(async () => {
       testDatabase = await openTestDatabase(backend);
       const kysely = testDatabase.database.kysely;
-      await migrate(kysely, { schema, migrations: { "001-messaging": { up: createMessagingTables }, "002-outbox-headers": { up: addOutboxHeaders } } });
+      await migrate(kysely, { schema, migrations: { "001-messaging": { up: createMessagingTables }, "002-outbox-headers": { up: addOutboxHeaders }, "003-outbox-delivery": { up: (db) => addOutboxDelivery(db) } } });
       const common = {
         bus,
         db: kysely.withSchema(schema),
         inboxSchema: schema,
+        outbox: new OutboxWriter(schema, { publish: async () => {} }),
         group: "g",
         schema: envelope,
         logger: createLogger({ level: "debug", write: (line) => lines.push(JSON.parse(line)) }),
       };
       subscriptions.push(
-        await consumeOnce({ ...common, topic: "once", apply: async (_trx, messages) => void applied.push(...messages.map((message) => message.id)) }),
-        await consumeInOneStatement({
+        await consumeInbox({ ...common, topic: "once", applyInTransaction: async (_trx, messages) => void applied.push(...messages.map((message) => message.id)) }),
+        await consumeInbox({
           ...common,
           topic: "one-statement",
-          effects: {
+          applyInOneStatement: {
             batch: (messages) => JSON.stringify(messages.map((message) => message.id)),
             // No effects and no outbox rows: the inbox's own work is what is under test.
             sql: (batch) => sql`queued as (
-              select null::bigint as id, null::text as topic, null::text as key, null::text as value, null::jsonb as headers
+              select null::bigint as id, null::text as topic, null::text as key, null::text as value, null::jsonb as headers, null::text as delivery
               from json_array_elements_text(${batch}) where false)`,
           },
         }),

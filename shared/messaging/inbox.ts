@@ -8,7 +8,8 @@ import type { Logger } from "../logger";
 import type { ConsumerObserver } from "../metrics";
 import { StatementTemplate } from "../db/statement-template";
 import { traceOfBatch, type TraceOf } from "../tracing/trace-headers";
-import type { QueuedMessage } from "./outbox";
+import type { AtCommit, OutboxDelivery, OutboxWriter, QueuedMessage } from "./outbox";
+import { queuedColumns } from "./outbox-insert";
 import { consumerCtes } from "./statement-ctes";
 
 const { fresh, queued } = consumerCtes;
@@ -55,6 +56,8 @@ interface ConsumerBase<Schema extends z.ZodType<{ id: string }>> {
   db: Kysely<any>;
   /** The module's PostgreSQL schema, which holds its inbox. */
   inboxSchema: string;
+  /** The module's outbox: what the effects write for delivery at commit is published through it once they have committed. */
+  outbox: OutboxWriter;
   topic: string;
   group: string;
   schema: Schema;
@@ -76,43 +79,100 @@ function logSkipped(logger: Pick<Logger, "debug"> | undefined, skipped: readonly
   for (const message of skipped) logger?.debug("duplicate message skipped", describeMessage(message));
 }
 
-export interface InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> extends ConsumerBase<Schema> {
-  /**
-   * Applies the messages seen for the first time, in order, inside the transaction that records
-   * them in the inbox; together they commit or not at all. It may return what to do once that
-   * transaction has committed (e.g. `CommittedPublisher.publish`); that runs before the batch is
-   * acknowledged and must not throw.
-   */
-  apply(trx: Kysely<any>, messages: z.infer<Schema>[], traceOf?: TraceOf<z.infer<Schema>>): Promise<(() => Promise<void>) | void>;
+/** What an effect applied in the inbox's transaction is given besides the transaction and the messages. */
+export interface ApplyContext<Message> {
+  /** The module's outbox writer, for the rows the effect causes. */
+  outbox: OutboxWriter;
+  /** With tracing on, each message's trace headers, for the rows it causes. */
+  traceOf?: TraceOf<Message>;
 }
 
-/** Subscribes a batch consumer whose effects are applied once per message id. */
-export function consumeOnce<Schema extends z.ZodType<{ id: string }>>(options: InboxConsumerOptions<Schema>): Promise<Subscription> {
-  const { bus, db, topic, group, schema } = options;
+/**
+ * How a consumer applies the messages seen for the first time, in order; either way, the inbox
+ * rows, the effects and their outbox rows commit together or not at all, and the outbox rows
+ * written for delivery at commit are published once that commit is done, before the batch is
+ * acknowledged.
+ */
+export type InboxApply<Message> =
+  | {
+      /**
+       * Inside the transaction that records the messages in the inbox (several statements). It
+       * returns the handle of the rows it wrote with `context.outbox.atCommit`, if any.
+       */
+      applyInTransaction(trx: Kysely<any>, messages: Message[], context: ApplyContext<Message>): Promise<AtCommit | void>;
+    }
+  | {
+      /** As CTEs of the one statement that records the batch in the inbox (`consumerStatement`): one round trip per batch, for the hot paths. */
+      applyInOneStatement: BatchEffects<Message>;
+    };
+
+export type InboxConsumerOptions<Schema extends z.ZodType<{ id: string }>> = ConsumerBase<Schema> & InboxApply<z.infer<Schema>>;
+
+/** What applying a batch (each id once) told: the ids the inbox already had, and the rows to publish at commit. */
+interface Applied {
+  known: ReadonlySet<string>;
+  written?: AtCommit | void;
+}
+
+type ApplyBatch<Message> = (messages: Message[], traceOf: TraceOf<Message> | undefined) => Promise<Applied>;
+
+/**
+ * Subscribes a batch consumer whose effects are applied once per message id. Every batch goes
+ * the same way, whichever the apply: parsed (a message that does not fit its schema is poison),
+ * each id once (the first copy in the batch), applied with the inbox insert as the check, the rows
+ * written for delivery at commit published, counted, and each copy skipped as a duplicate logged.
+ */
+export function consumeInbox<Schema extends z.ZodType<{ id: string }>>(options: InboxConsumerOptions<Schema>): Promise<Subscription> {
+  const { bus, topic, group, schema } = options;
+  const apply: ApplyBatch<z.infer<Schema>> = "applyInOneStatement" in options ? inOneStatement(options, options.applyInOneStatement) : inTransaction(options, options.applyInTransaction);
   return bus.subscribeBatch(
     topic,
     group,
     async (batch) => {
       const envelopes = batch.map((message) => parseEnvelope(schema, message));
-      const { skipped, afterCommit } = await db.transaction().execute(async (trx) => {
-        const fresh = await recordFirstSeen(trx, options.inboxSchema, topic, envelopes.map((envelope) => envelope.id));
-        const seen = new Set<string>();
-        const applied = envelopes.map((envelope) => fresh.has(envelope.id) && !seen.has(envelope.id) && seen.add(envelope.id));
-        const toApply = envelopes.filter((_, index) => applied[index]);
-        const traceOf = options.traced ? traceOfBatch(batch, envelopes) : undefined;
-        const afterCommit = toApply.length > 0 ? await options.apply(trx, toApply, traceOf) : undefined;
-        return { skipped: batch.filter((_, index) => !applied[index]), afterCommit };
-      }).catch((error: unknown) => {
+      // A message twice in one batch is applied once: the first copy.
+      const first = new Map<string, z.infer<Schema>>();
+      for (const envelope of envelopes) if (!first.has(envelope.id)) first.set(envelope.id, envelope);
+      const traceOf = options.traced ? traceOfBatch(batch, envelopes) : undefined;
+      const { known, written } = await apply([...first.values()], traceOf).catch((error: unknown) => {
         // The database being down is not the messages' fault: the bus retries them until it is back.
         throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
       });
-      await afterCommit?.();
+      await written?.publish();
       options.observer?.consumed(envelopes.length);
+      // Skipped: a later copy of an id in this batch, or an id the inbox already had.
+      const skipped = batch.filter((_, index) => first.get(envelopes[index]!.id) !== envelopes[index] || known.has(envelopes[index]!.id));
       if (skipped.length > 0) options.observer?.duplicatesSkipped(skipped.length);
       logSkipped(options.logger, skipped);
     },
     { maxBatchSize: options.maxBatchSize ?? 100 },
   );
+}
+
+/** A batch applied in a transaction: the inbox insert (`recordFirstSeen`), then the effects on the new messages. */
+function inTransaction<Message extends { id: string }>(
+  options: ConsumerBase<z.ZodType<{ id: string }>>,
+  applyInTransaction: (trx: Kysely<any>, messages: Message[], context: ApplyContext<Message>) => Promise<AtCommit | void>,
+): ApplyBatch<Message> {
+  const { db, inboxSchema, topic, outbox } = options;
+  return (messages, traceOf) =>
+    db.transaction().execute(async (trx) => {
+      const fresh = await recordFirstSeen(trx, inboxSchema, topic, messages.map((message) => message.id));
+      const toApply = messages.filter((message) => fresh.has(message.id));
+      const written = toApply.length > 0 ? await applyInTransaction(trx, toApply, traceOf ? { outbox, traceOf } : { outbox }) : undefined;
+      return { known: new Set(messages.filter((message) => !fresh.has(message.id)).map((message) => message.id)), written };
+    });
+}
+
+/** A batch applied by the consumer's one statement (`consumerStatement`), its outbox rows answered by it. */
+function inOneStatement<Message extends { id: string }>(options: ConsumerBase<z.ZodType<{ id: string }>>, effects: BatchEffects<Message>): ApplyBatch<Message> {
+  const { db, inboxSchema, topic, outbox } = options;
+  const statement = consumerStatement(inboxSchema, topic, effects);
+  return async (messages, traceOf) => {
+    const { rows } = await runConsumerStatement(db, statement, effects, messages, traceOf);
+    const queued = rows.filter((row): row is StatementRow & QueuedMessage => row.id !== null);
+    return { known: new Set(rows[0]?.duplicates ?? []), written: outbox.written(queued) };
+  };
 }
 
 /**
@@ -127,6 +187,7 @@ export interface StatementRow {
   key: string | null;
   value: string | null;
   headers: Record<string, string> | null;
+  delivery: OutboxDelivery | null;
 }
 
 /**
@@ -137,7 +198,7 @@ export interface BatchEffects<Message> {
   /**
    * CTEs, given the batch as a json expression: they apply only the messages whose ids are in the
    * CTE `consumerCtes.fresh` and end with a CTE `consumerCtes.queued` inserting their outbox rows
-   * `returning id, topic, key, value, headers` (./statement-ctes.ts).
+   * (`insertOutboxRows`, which answers the `queuedColumns`; the names are in ./statement-ctes.ts).
    */
   sql(batch: RawBuilder<unknown>): RawBuilder<unknown>;
   /**
@@ -154,7 +215,7 @@ export interface BatchEffects<Message> {
  * effects. The statement answers the count of fresh messages, the ids that were not (only when
  * there are any) and the queued rows in id order.
  * Being one statement, the inbox rows, the effects and the outbox rows commit together or not at
- * all. Run it with `applyInOneStatement`.
+ * all. Run it with `runConsumerStatement`.
  */
 export function consumerStatement(schema: string, topic: string, effects: Pick<BatchEffects<unknown>, "sql">): StatementTemplate<"ids" | "batch", StatementRow> {
   return new StatementTemplate(["ids", "batch"], (slot) => sql<StatementRow>`
@@ -168,7 +229,7 @@ export function consumerStatement(schema: string, topic: string, effects: Pick<B
       returning message_id
     ),
     ${effects.sql(sql`${slot("batch")}::text::json`)}
-    select counted.fresh, counted.duplicates, ${queued}.id, ${queued}.topic, ${queued}.key, ${queued}.value, ${queued}.headers
+    select counted.fresh, counted.duplicates, ${sql.join(queuedColumns.map((column) => sql`${queued}.${sql.ref(column)}`))}
     from (
       select count(*)::int as fresh,
         -- Only when a message was already in the inbox (a redelivery, a replay; else null, and the
@@ -182,7 +243,7 @@ export function consumerStatement(schema: string, topic: string, effects: Pick<B
 }
 
 /** Runs a consumer's statement for these messages (each id once, in order). */
-export function applyInOneStatement<Message extends { id: string }>(
+export function runConsumerStatement<Message extends { id: string }>(
   db: Kysely<any>,
   statement: StatementTemplate<"ids" | "batch", StatementRow>,
   effects: BatchEffects<Message>,
@@ -190,51 +251,4 @@ export function applyInOneStatement<Message extends { id: string }>(
   traceOf?: TraceOf<Message>,
 ): Promise<{ rows: StatementRow[] }> {
   return statement.execute(db, { ids: JSON.stringify(messages.map((message) => message.id)), batch: effects.batch(messages, traceOf) });
-}
-
-export interface StatementConsumerOptions<Schema extends z.ZodType<{ id: string }>> extends ConsumerBase<Schema> {
-  /** The batch's effects in the consumer's one statement (see `BatchEffects`). */
-  effects: BatchEffects<z.infer<Schema>>;
-  /**
-   * Runs once the statement has committed, with the outbox rows it wrote (e.g.
-   * `CommittedPublisher.publish`), before the batch is acknowledged; must not throw.
-   */
-  afterCommit?(queued: QueuedMessage[]): Promise<void>;
-}
-
-/**
- * As `consumeOnce`, with the batch applied by one statement (`consumerStatement`) instead of a
- * transaction of several: the same guarantees (inbox insert as the check, effects and outbox
- * rows committed with it), in one round trip per batch.
- */
-export function consumeInOneStatement<Schema extends z.ZodType<{ id: string }>>(options: StatementConsumerOptions<Schema>): Promise<Subscription> {
-  const { bus, db, topic, group, schema, effects } = options;
-  const statement = consumerStatement(options.inboxSchema, topic, effects);
-  return bus.subscribeBatch(
-    topic,
-    group,
-    async (batch) => {
-      const envelopes = batch.map((message) => parseEnvelope(schema, message));
-      // A message twice in one batch is applied once: the first copy.
-      const seen = new Set<string>();
-      const unique = envelopes.filter((envelope) => !seen.has(envelope.id) && seen.add(envelope.id));
-      const traceOf = options.traced ? traceOfBatch(batch, envelopes) : undefined;
-      const { rows } = await applyInOneStatement(db, statement, effects, unique, traceOf).catch((error: unknown) => {
-        // The database being down is not the messages' fault: the bus retries them until it is back.
-        throw isDatabaseUnavailable(error) ? new DependencyUnavailableError("the database is unavailable", { cause: error }) : error;
-      });
-      const fresh = rows[0]?.fresh ?? 0;
-      const queued = rows.filter((row): row is StatementRow & QueuedMessage => row.id !== null);
-      await options.afterCommit?.(queued.map(({ id, topic, key, value, headers }) => ({ id, topic, key, value, headers })));
-      options.observer?.consumed(envelopes.length);
-      if (envelopes.length > fresh) {
-        options.observer?.duplicatesSkipped(envelopes.length - fresh);
-        // Skipped: a later copy of an id in this batch, or an id the inbox already had.
-        const known = new Set(rows[0]?.duplicates ?? []);
-        const first = new Map(unique.map((envelope) => [envelope.id, envelope]));
-        logSkipped(options.logger, batch.filter((_, index) => first.get(envelopes[index]!.id) !== envelopes[index] || known.has(envelopes[index]!.id)));
-      }
-    },
-    { maxBatchSize: options.maxBatchSize ?? 100 },
-  );
 }

@@ -8,16 +8,16 @@ import type { DeadLetterStore } from "./dead-letters/dead-letter-store";
 import type { SubjectPath } from "./dead-letters/dead-letter-subject";
 import { DeadLetters } from "./dead-letters/dead-letters";
 import { deadLetterStates, deadLettersRetention } from "./dead-letters/dead-letters.tables";
-import { consumeInOneStatement, consumeOnce, type BatchEffects } from "./inbox";
+import { consumeInbox, type InboxApply } from "./inbox";
 import { inboxRetention, outboxRetention } from "./messaging.tables";
-import type { QueuedMessage } from "./outbox";
+import { OutboxWriter } from "./outbox";
 import { OutboxRelay, type ClaimEffects } from "./outbox-relay";
 import { CommittedPublisher } from "./publish-committed";
-import type { TraceOf } from "../tracing/trace-headers";
 
 /**
- * One inbox consumer of a module: what it reads, and its effect, in one of two forms. Declare it
- * with `inboxConsumer` so that the effect sees its envelope's type.
+ * One inbox consumer of a module: what it reads, and its effect, applied in the inbox's
+ * transaction or as CTEs of its one statement (`InboxApply`). Declare it with `inboxConsumer` so
+ * that the effect sees its envelope's type.
  */
 export type EndpointConsumer<Schema extends z.ZodType<{ id: string }> = any> = {
   topic: string;
@@ -28,25 +28,7 @@ export type EndpointConsumer<Schema extends z.ZodType<{ id: string }> = any> = {
    * with it and can be looked up by it. Without it their subject is null.
    */
   subject?: SubjectPath;
-} & (
-  | {
-      /**
-       * Applies the new messages inside the inbox's transaction and returns the outbox rows it
-       * wrote on `publishedAtCommit` topics: they are published as soon as that transaction commits.
-       * With tracing on, `traceOf` gives each message's trace headers, for the rows it causes.
-       */
-      apply(trx: Kysely<any>, messages: z.infer<Schema>[], traceOf?: TraceOf<z.infer<Schema>>): Promise<QueuedMessage[]>;
-    }
-  | {
-      /**
-       * The batch's effects in one statement (`consumerStatement` in ./inbox): one round trip per
-       * batch, for the hot paths. The outbox rows of its CTE `queued` are published as soon as it
-       * commits. With tracing on, its `batch` gets each message's trace headers, for the
-       * `headers` column of the rows it causes.
-       */
-      effects: BatchEffects<z.infer<Schema>>;
-    }
-);
+} & InboxApply<z.infer<Schema>>;
 
 /** What a writer in the module's process needs of its relay (see `MessagingEndpoint.relay`). */
 export interface LocalRelay {
@@ -68,8 +50,6 @@ export interface MessagingEndpointOptions {
   schema: string;
   /** The module's kysely with its schema applied. */
   db: Kysely<any>;
-  /** Topics the consumers' batches (or `publish`'s callers) publish themselves at commit; the relay backs them up. */
-  publishedAtCommit: string[];
   /** What the relay's claim statement does besides claiming (see ClaimEffects). */
   claimEffects?: ClaimEffects;
   /**
@@ -82,8 +62,8 @@ export interface MessagingEndpointOptions {
 }
 
 /**
- * A module's messaging, wired once: its outbox relay, its inbox consumers, the publisher of what
- * the consumers' batches write, the recorder of the consumed topics' dead letters (`deadLetters`,
+ * A module's messaging, wired once: its outbox relay, its inbox consumers, its outbox writer (for
+ * the rows published at commit, by the consumers' batches and the module's own transactions), the recorder of the consumed topics' dead letters (`deadLetters`,
  * for the admin API), the retention job over the module's tables, and their metrics. Stopping goes
  * in the order that loses nothing: the consumers finish their batches, the publisher marks what it
  * published, then the relay stops.
@@ -91,6 +71,8 @@ export interface MessagingEndpointOptions {
 export class MessagingEndpoint {
   readonly #options: MessagingEndpointOptions;
   readonly #publisher: CommittedPublisher;
+  /** Writes rows for delivery at commit; each write's handle publishes them (the relay backs them up). */
+  readonly outbox: OutboxWriter;
   readonly #relay: OutboxRelay;
   readonly #retention: RetentionJob;
   /** The dead letters of the consumed topics, in the module's `dead_letters` table. */
@@ -102,13 +84,13 @@ export class MessagingEndpoint {
     const { ports, schema, db } = options;
     const logger = ports.logger;
     this.#publisher = new CommittedPublisher({ db, bus: ports.bus, schema, logger });
+    this.outbox = new OutboxWriter(schema, this.#publisher);
     this.#relay = new OutboxRelay({
       database: ports.db,
       db,
       schema,
       bus: ports.bus,
       logger,
-      writerPublishedTopics: options.publishedAtCommit,
       ...(options.claimEffects ? { claimEffects: options.claimEffects } : {}),
     });
     ports.metrics.watchOutbox(options.module, () => this.#relay.state());
@@ -130,28 +112,19 @@ export class MessagingEndpoint {
     const { ports, schema, db } = this.#options;
     await this.#relay.start();
     for (const consume of this.#options.consume) {
-      const common = {
-        bus: ports.bus,
-        db,
-        inboxSchema: schema,
-        topic: consume.topic,
-        group: consume.group,
-        schema: consume.envelope,
-        observer: ports.metrics.consumerObserver(consume.topic, consume.group),
-        // Checked once here: with tracing off the consumers build no trace headers at all.
-        traced: ports.tracing?.enabled === true,
-        logger: ports.logger,
-      };
       this.#consumers.push(
-        "effects" in consume
-          ? await consumeInOneStatement({ ...common, effects: consume.effects, afterCommit: (queued) => this.#publisher.publish(queued) })
-          : await consumeOnce({
-              ...common,
-              apply: async (trx, messages, traceOf) => {
-                const written = await consume.apply(trx, messages, traceOf);
-                return () => this.#publisher.publish(written);
-              },
-            }),
+        await consumeInbox({
+          ...consume,
+          bus: ports.bus,
+          db,
+          inboxSchema: schema,
+          outbox: this.outbox,
+          schema: consume.envelope,
+          observer: ports.metrics.consumerObserver(consume.topic, consume.group),
+          // Checked once here: with tracing off the consumers build no trace headers at all.
+          traced: ports.tracing?.enabled === true,
+          logger: ports.logger,
+        }),
       );
     }
     for (const consume of this.#options.consume) {
@@ -168,15 +141,6 @@ export class MessagingEndpoint {
    */
   get relay(): LocalRelay {
     return this.#relay;
-  }
-
-  /**
-   * Publishes outbox rows on `publishedAtCommit` topics that another transaction of the module
-   * (an HTTP route's) has just committed. Best effort, never throws: the relay publishes what this
-   * misses once the grace period has passed.
-   */
-  publish(written: QueuedMessage[]): Promise<void> {
-    return this.#publisher.publish(written);
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Kysely } from "kysely";
 import { sql } from "kysely";
 import type { RetentionRule } from "../db/retention-job";
+import type { OutboxDelivery } from "./outbox";
 
 /** Outbox rows: written in the transaction of the state change, published by the relay. */
 export interface OutboxTable {
@@ -15,6 +16,8 @@ export interface OutboxTable {
    * published as the message's headers; null when tracing was off.
    */
   headers: ColumnType<Record<string, string> | null, Record<string, string> | null | undefined, never>;
+  /** Who publishes the row: the relay, or its writer at commit with the relay as the fallback (see `OutboxDelivery`). */
+  delivery: ColumnType<OutboxDelivery, OutboxDelivery, never>;
   created_at: ColumnType<Date, never, never>;
   published_at: ColumnType<Date | null, never, Date>;
 }
@@ -64,6 +67,22 @@ export async function createMessagingTables(db: Kysely<any>): Promise<void> {
  */
 export async function addOutboxHeaders(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable("outbox").addColumn("headers", "jsonb").execute();
+}
+
+/**
+ * The outbox's `delivery` column (`OutboxDelivery`): the relay reads it to know which rows their
+ * writers publish at commit (it leaves those alone for a grace period). Rows already written are
+ * the relay's. `relayOnly` are topics whose rows must keep per-key order, and so go through the
+ * relay alone: a row of theirs written for delivery at commit is refused by the table.
+ */
+export async function addOutboxDelivery(db: Kysely<any>, relayOnly: readonly string[] = []): Promise<void> {
+  await db.schema
+    .alterTable("outbox")
+    .addColumn("delivery", "text", (column) => column.notNull().defaultTo("relay").check(sql`delivery in ('relay', 'at-commit')`))
+    .execute();
+  if (relayOnly.length === 0) return;
+  const topics = sql.join(relayOnly.map((topic) => sql.lit(topic)));
+  await db.schema.alterTable("outbox").addCheckConstraint("outbox_relay_only_topics", sql`delivery = 'relay' or topic not in (${topics})`).execute();
 }
 
 /** Retention needs the inbox's rows by age: an index on received_at (migration 004 of each module). */

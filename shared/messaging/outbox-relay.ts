@@ -6,7 +6,6 @@ import type { Database } from "../db";
 import type { Logger } from "../logger";
 import type { OutboxState } from "../metrics";
 import type { MessagingTables, OutboxTable } from "./messaging.tables";
-import { arrayLiteral } from "../db/array-literal";
 import { StatementTemplate } from "../db/statement-template";
 import { outboxChannel, publishByTopic } from "./outbox";
 import { claimCtes } from "./statement-ctes";
@@ -33,12 +32,10 @@ export interface OutboxRelayOptions {
    */
   roundIntervalMs?: number;
   /**
-   * Topics whose writers publish their rows themselves right after the commit (`CommittedPublisher`).
-   * The relay leaves such rows alone for `writerGraceMs` (default 2 s), then publishes whatever
-   * the writer missed (it crashed, or the bus refused). Default none.
+   * How long the relay leaves rows written for delivery at commit (`delivery = 'at-commit'`) to
+   * their writers before it publishes whatever they missed (a crash, the bus refused). Default 2 s.
    */
-  writerPublishedTopics?: string[];
-  writerGraceMs?: number;
+  atCommitGraceMs?: number;
   /** What the relay's claim statement does besides claiming (see `ClaimEffects`). */
   claimEffects?: ClaimEffects;
 }
@@ -61,8 +58,8 @@ export interface ClaimEffects {
  * advisory lock, claims the oldest unpublished rows in id order, publishes them and marks them
  * published. Only the instance holding the lock publishes, so per-key order holds with several
  * instances running; the others stay on standby. A crash after publishing and before the commit
- * publishes the rows again: consumers de-duplicate on the message id. Rows of
- * `writerPublishedTopics` are their writers' to publish first; the relay is their fallback.
+ * publishes the rows again: consumers de-duplicate on the message id. Rows written for delivery at
+ * commit are their writers' to publish first; the relay is their fallback.
  */
 export class OutboxRelay {
   readonly #wake = new Notifier();
@@ -76,9 +73,9 @@ export class OutboxRelay {
   #active = false;
 
   constructor(options: OutboxRelayOptions) {
-    this.#options = { batchSize: 500, pollMs: 1_000, roundIntervalMs: defaultFetchIntervalMs, writerPublishedTopics: [], writerGraceMs: 2_000, ...options };
-    const { schema, batchSize, writerPublishedTopics, writerGraceMs, claimEffects } = this.#options;
-    this.#claim = claimStatement({ schema, batchSize, writerPublishedTopics, writerGraceMs, effects: claimEffects?.ctes });
+    this.#options = { batchSize: 500, pollMs: 1_000, roundIntervalMs: defaultFetchIntervalMs, atCommitGraceMs: 2_000, ...options };
+    const { schema, batchSize, atCommitGraceMs, claimEffects } = this.#options;
+    this.#claim = claimStatement({ schema, batchSize, atCommitGraceMs, effects: claimEffects?.ctes });
   }
 
   async start(): Promise<void> {
@@ -159,8 +156,7 @@ export class OutboxRelay {
 export interface ClaimOptions {
   schema: string;
   batchSize: number;
-  writerPublishedTopics: string[];
-  writerGraceMs: number;
+  atCommitGraceMs: number;
   effects: RawBuilder<unknown> | undefined;
 }
 
@@ -168,12 +164,12 @@ export interface ClaimOptions {
  * In one statement: takes the module's transaction-scoped advisory lock (one active relay per
  * module, released at commit) and, if it got it, marks the oldest unpublished rows published and
  * returns them in id order. Marking before publishing is safe: if publishing fails, the
- * transaction rolls back and the rows are unpublished again. Rows of writer-published topics are
- * left to their writers during the grace period. The module's claim effects run in the same
+ * transaction rolls back and the rows are unpublished again. Rows written for delivery at commit
+ * are left to their writers during the grace period. The module's claim effects run in the same
  * statement; their value comes back with the rows.
  */
 export function claimStatement(options: ClaimOptions): StatementTemplate<never, ClaimedRow> {
-  const { schema, batchSize, writerPublishedTopics, writerGraceMs, effects } = options;
+  const { schema, batchSize, atCommitGraceMs, effects } = options;
   const outbox = sql.table(`${schema}.outbox`);
   return new StatementTemplate([], () => sql<ClaimedRow>`
     with lock as materialized (select pg_try_advisory_xact_lock(hashtext(${`gozon.outbox.${schema}`})) as locked),
@@ -182,8 +178,7 @@ export function claimStatement(options: ClaimOptions): StatementTemplate<never, 
       where published_at is null and id in (
         select id from ${outbox}
         where published_at is null and (select locked from lock)
-          and (topic <> all(${arrayLiteral(writerPublishedTopics)}::text::text[])
-               or created_at < now() - ${writerGraceMs}::int * interval '1 millisecond')
+          and (delivery = 'relay' or created_at < now() - ${atCommitGraceMs}::int * interval '1 millisecond')
         order by id limit ${batchSize}
       )
       returning *

@@ -1,6 +1,8 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Bus, OutgoingMessage } from "../bus/bus";
 import type { Envelope } from "../contracts/envelope";
+import { insertOutboxRowsFromJson } from "./outbox-insert";
+import type { CommittedPublisher } from "./publish-committed";
 
 export interface OutboxMessage {
   topic: string;
@@ -12,6 +14,17 @@ export interface OutboxMessage {
 /** The NOTIFY channel that wakes a module's relay. */
 export const outboxChannel = (schema: string) => `${schema}_outbox`;
 
+/**
+ * How an outbox row reaches the bus, stored with it (the `delivery` column):
+ * - `relay`: the module's relay publishes it, in id order with the other relayed rows, so per-key
+ *   order holds (order-created must go this way; orders' outbox refuses it otherwise);
+ * - `at-commit`: the writer publishes it right after its commit (`OutboxWriter.atCommit`, whose
+ *   handle is the only way to do so); the relay leaves it alone for a grace period, then publishes
+ *   whatever the writer missed. Only for rows whose order against other rows of their key does not
+ *   matter (each concerns its own order): two writers may publish in either order.
+ */
+export type OutboxDelivery = "relay" | "at-commit";
+
 /** An outbox row as written: what the relay, or the writer itself, publishes. */
 export interface QueuedMessage {
   id: number;
@@ -20,33 +33,64 @@ export interface QueuedMessage {
   value: string;
   /** Its trace context, stored with it (null or absent when tracing was off). */
   headers?: Record<string, string> | null;
-}
-
-export interface EnqueueOptions {
-  /**
-   * Wake the relay at commit (default). Pass false for messages the writer publishes itself right
-   * after the commit (`CommittedPublisher`): the relay then only picks up what that missed.
-   */
-  notify?: boolean;
+  delivery: OutboxDelivery;
 }
 
 /**
- * Adds messages to the outbox inside the caller's transaction, so they exist if and only if the
- * state change commits, and wakes the relay: NOTIFY is delivered only on commit. Returns the rows
- * written, in order.
+ * Adds messages for the relay to the outbox inside the caller's transaction, so they exist if and
+ * only if the state change commits, and wakes the relay: NOTIFY is delivered only on commit.
  */
-export async function enqueue(trx: Kysely<any>, schema: string, messages: OutboxMessage[], options: EnqueueOptions = {}): Promise<QueuedMessage[]> {
+export async function enqueueForRelay(trx: Kysely<any>, schema: string, messages: OutboxMessage[]): Promise<void> {
+  await insertMessages(trx, schema, messages, "relay");
+}
+
+/** Inserts the rows in one round trip (a data-modifying CTE, beside the NOTIFY for relayed rows); returns them in order. */
+async function insertMessages(trx: Kysely<any>, schema: string, messages: OutboxMessage[], delivery: OutboxDelivery): Promise<QueuedMessage[]> {
   if (messages.length === 0) return [];
-  // One round trip: the insert runs as a data-modifying CTE beside the NOTIFY.
-  const notify = options.notify ?? true;
-  const values = outboxValues(messages);
-  const insert = insertValues(schema, values);
-  const { rows } = notify
-    ? await sql<{ id: number }>`with queued as (${insert}) select queued.id from queued cross join (select ${outboxNotify(schema)}) as notified`.execute(trx)
-    : await sql<{ id: number }>`with queued as (${insert}) select queued.id from queued`.execute(trx);
+  const values = outboxValues(messages, delivery);
+  const insert = insertOutboxRowsFromJson(schema, sql`${JSON.stringify(values)}`);
+  const { rows } =
+    delivery === "relay"
+      ? await sql<{ id: number }>`with queued as (${insert}) select queued.id from queued cross join (select ${outboxNotify(schema)}) as notified`.execute(trx)
+      : await sql<{ id: number }>`with queued as (${insert}) select queued.id from queued`.execute(trx);
   // Identities are handed out in insertion order, which is the messages' order.
   const ids = rows.map((row) => row.id).sort((a, b) => a - b);
-  return values.map(({ topic, key, value, headers }, index) => ({ id: ids[index]!, topic, key, value, headers }));
+  return values.map(({ topic, key, value, headers }, index) => ({ id: ids[index]!, topic, key, value, headers, delivery }));
+}
+
+/** The rows a writer wrote for delivery at commit, and the one way to send them (`OutboxWriter`). */
+export interface AtCommit {
+  /**
+   * Publishes the rows; call it once their transaction has committed. Best effort, never throws:
+   * what it misses (the bus refused, the process died) the relay publishes after its grace period.
+   */
+  publish(): Promise<void>;
+}
+
+/**
+ * A module's writer of rows for delivery at commit: each write returns the handle that publishes
+ * them, so the intent travels with the rows (their `delivery` column says it to the relay too).
+ */
+export class OutboxWriter {
+  readonly #publisher: Pick<CommittedPublisher, "publish">;
+
+  constructor(
+    readonly schema: string,
+    publisher: Pick<CommittedPublisher, "publish">,
+  ) {
+    this.#publisher = publisher;
+  }
+
+  /** Adds messages to the outbox inside the caller's transaction; `publish()` the handle after its commit. No NOTIFY: the relay is the fallback. */
+  async atCommit(trx: Kysely<any>, messages: OutboxMessage[]): Promise<AtCommit> {
+    return this.written(await insertMessages(trx, this.schema, messages, "at-commit"));
+  }
+
+  /** The handle for rows a statement of the module wrote itself (its `insertOutboxRows`): those for delivery at commit. */
+  written(rows: readonly QueuedMessage[]): AtCommit {
+    const atCommit = rows.filter((row) => row.delivery === "at-commit");
+    return { publish: () => this.#publisher.publish(atCommit) };
+  }
 }
 
 /** The outbox columns of a message, its envelope serialized once. */
@@ -56,38 +100,19 @@ interface OutboxValues {
   key: string;
   value: string;
   headers?: Record<string, string>;
+  delivery: OutboxDelivery;
 }
 
-function outboxValues(messages: OutboxMessage[]): OutboxValues[] {
-  return messages.map(({ topic, envelope, headers }) => ({ message_id: envelope.id, topic, key: envelope.key, value: JSON.stringify(envelope), headers }));
+function outboxValues(messages: OutboxMessage[], delivery: OutboxDelivery): OutboxValues[] {
+  return messages.map(({ topic, envelope, headers }) => ({ message_id: envelope.id, topic, key: envelope.key, value: JSON.stringify(envelope), headers, delivery }));
 }
 
-/**
- * The INSERT of outbox rows into `<schema>.outbox`, in the given order, for use as a
- * data-modifying CTE in a bigger statement (pair it with `outboxNotify`). The rows travel as one
- * JSON parameter (`rows`: an expression of JSON text, see `outboxRowsJson`), so the SQL text (and
- * its prepared statement) is the same for any batch size.
- */
-export function outboxInsert(schema: string, rows: RawBuilder<unknown>): RawBuilder<unknown> {
-  // `headers` (the trace context) is absent from the JSON when tracing is off: the column gets null.
-  return sql`insert into ${sql.table(`${schema}.outbox`)} (message_id, topic, key, value, headers)
-    select m.message_id, m.topic, m.key, m.value, m.headers
-    from rows from (json_to_recordset(${rows}::text::json) as (message_id uuid, topic text, key text, value text, headers jsonb))
-      with ordinality as m(message_id, topic, key, value, headers, position)
-    order by m.position
-    returning id`;
+/** The JSON text `insertOutboxRowsFromJson` reads: each message's outbox columns, its envelope serialized once. */
+export function outboxRowsJson(messages: OutboxMessage[], delivery: OutboxDelivery): string {
+  return JSON.stringify(outboxValues(messages, delivery));
 }
 
-/** The JSON text `outboxInsert` reads: each message's outbox columns, its envelope serialized once. */
-export function outboxRowsJson(messages: OutboxMessage[]): string {
-  return JSON.stringify(outboxValues(messages));
-}
-
-function insertValues(schema: string, rows: OutboxValues[]): RawBuilder<unknown> {
-  return outboxInsert(schema, sql`${JSON.stringify(rows)}`);
-}
-
-/** The `pg_notify` that wakes the module's relay once the statement's transaction commits. */
+/** The `pg_notify` that wakes the module's relay once the statement's transaction commits (pair it with an outbox insert). */
 export function outboxNotify(schema: string): RawBuilder<unknown> {
   return sql`pg_notify(${outboxChannel(schema)}, '')`;
 }

@@ -19,11 +19,11 @@ export interface CommittedPublisherOptions {
  * round, and marks them published a little later, many batches in one UPDATE. Best effort, never
  * throws: whatever this misses (the bus refused, the process died before the mark) stays
  * unpublished and the relay publishes it after its grace period
- * (`OutboxRelayOptions.writerPublishedTopics`), which must be much longer than `markEveryMs`. A
+ * (`OutboxRelayOptions.atCommitGraceMs`), which must be much longer than `markEveryMs`. A
  * message can so be published twice; consumers de-duplicate on the message id.
  *
- * Only for messages whose order relative to other messages of the same key does not matter
- * (each concerns its own order), since two writers may publish in either order.
+ * Writers reach it only through the handles of `OutboxWriter` (./outbox): rows written for
+ * delivery at commit, whose order against other messages of their key does not matter.
  */
 export class CommittedPublisher {
   readonly #options: CommittedPublisherOptions & { markEveryMs: number };

@@ -1,9 +1,7 @@
 import { describe, test } from "bun:test";
-import { refundRequestedTopic } from "../../../shared/contracts";
 import { claimStatement } from "../../../shared/messaging/outbox-relay";
 import { compilingDatabase, expectSqlSnapshot } from "../../../shared/testing/sql-snapshot";
 import { ordersSchema } from "../db/orders.repository";
-import { orderUpdatesTopic } from "../live/order-updates";
 import { paymentPendingEffects } from "./mark-payment-pending";
 
 // The SQL of every Orders relay round, as compiled, checked in beside the code
@@ -13,8 +11,7 @@ describe("the Orders relay's claim as compiled", () => {
     const statement = claimStatement({
       schema: ordersSchema,
       batchSize: 500,
-      writerPublishedTopics: [orderUpdatesTopic, refundRequestedTopic],
-      writerGraceMs: 2_000,
+      atCommitGraceMs: 2_000,
       effects: paymentPendingEffects,
     });
     await expectSqlSnapshot(statement.compiledText(compilingDatabase), new URL("./mark-payment-pending.compiled.sql", import.meta.url));

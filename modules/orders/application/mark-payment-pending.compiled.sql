@@ -4,9 +4,8 @@
       where published_at is null and id in (
         select id from "orders"."outbox"
         where published_at is null and (select locked from lock)
-          and (topic <> all($2::text::text[])
-               or created_at < now() - $3::int * interval '1 millisecond')
-        order by id limit $4
+          and (delivery = 'relay' or created_at < now() - $2::int * interval '1 millisecond')
+        order by id limit $3
       )
       returning *
     ),
@@ -15,7 +14,7 @@
       select coalesce(json_agg(json_build_object(
         'id', (c.value::json->'payload'->>'orderId')::uuid, 'status', 'PaymentPending', 'failure_reason', null
       ) order by c.id), '[]'::json)
-      from claimed as c where c.topic = $5::text
+      from claimed as c where c.topic = $4::text
     ))
   ),
   effect as (
@@ -31,7 +30,6 @@
       case when row_number() over () = 1 then (select value from effect) end as effect
     from lock left join claimed on true
 -- $1: constant "gozon.outbox.orders"
--- $2: constant "{\"orders.order-updated\",\"refund-requested\"}"
--- $3: constant 2000
--- $4: constant 500
--- $5: constant "order-created"
+-- $2: constant 2000
+-- $3: constant 500
+-- $4: constant "order-created"

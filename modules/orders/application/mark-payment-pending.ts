@@ -1,8 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import { orderCreatedTopic } from "../../../shared/contracts";
 import { claimCtes } from "../../../shared/messaging/statement-ctes";
-import { orderViewJson } from "../db/order-view.sql";
-import type { OrderView } from "./order-view";
+import { orderViewJson, type OrderView } from "../db/order-view.sql";
 
 /**
  * The relay's claim effects for Orders: in the statement that claims order-created rows for

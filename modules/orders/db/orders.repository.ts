@@ -1,13 +1,16 @@
 import { sql, type Kysely, type Selectable } from "kysely";
 import { StatementTemplate } from "../../../shared/db/statement-template";
-import { outboxInsert, outboxNotify, outboxRowsJson, type OutboxMessage } from "../../../shared/messaging/outbox";
+import { outboxNotify, outboxRowsJson, type OutboxMessage } from "../../../shared/messaging/outbox";
+import { insertOutboxRowsFromJson } from "../../../shared/messaging/outbox-insert";
 import type { OrderStatus } from "../domain/order-status";
+import { orderViewJson, parseView, type OrderView } from "./order-view.sql";
 import type { OrdersDatabase, OrdersTable } from "./orders.tables";
 
 /** The PostgreSQL schema that holds every table of the Orders module. */
 export const ordersSchema = "orders";
 
-export type OrderRow = Selectable<OrdersTable>;
+/** An order's row, with its view as the API shows it (`view`, built by the query itself: `orderViewJson`). */
+export type OrderRow = Selectable<OrdersTable> & { view: OrderView };
 type Db = Kysely<OrdersDatabase>;
 
 export interface NewOrder {
@@ -18,8 +21,9 @@ export interface NewOrder {
 }
 
 /**
- * Inserts orders (status Created) and their outbox messages in ONE statement, so they commit
- * together even outside a transaction, and wakes the relay (NOTIFY; `notify: false` when the
+ * Inserts orders (status Created) and their outbox messages, for the relay to publish (the
+ * table refuses order-created for any other delivery: per-key order), in ONE statement, so they
+ * commit together even outside a transaction, and wakes the relay (NOTIFY; `notify: false` when the
  * caller wakes the relay of its own process after the commit). The batch travels as one JSON
  * parameter: the same SQL text, and prepared statement, for one order or hundreds. Returns the
  * rows in the order given.
@@ -27,8 +31,8 @@ export interface NewOrder {
 export async function insertOrders(db: Db, orders: NewOrder[], messages: OutboxMessage[], options: { notify?: boolean } = {}): Promise<OrderRow[]> {
   const input = orders.map((order) => ({ id: order.id, user_id: order.userId, amount: order.amount, description: order.description }));
   const statement = options.notify === false ? insertOrdersQuietly : insertOrdersAndNotify;
-  const { rows } = await statement.execute(db, { orders: JSON.stringify(input), outbox: outboxRowsJson(messages) });
-  return inGivenOrder(orders, rows);
+  const { rows } = await statement.execute(db, { orders: JSON.stringify(input), outbox: outboxRowsJson(messages, "relay") });
+  return inGivenOrder(orders, rows.map(withView));
 }
 
 /** The intake's statement, built and compiled once: with the NOTIFY that wakes the relay, or without. */
@@ -43,13 +47,14 @@ const insertOrdersStatement = (notify: boolean) =>
       select id, user_id, amount, description, 'Created' from input order by position
       returning *
     ),
-    queued as (${outboxInsert(ordersSchema, slot("outbox"))})
-    select inserted.* from inserted${notify ? sql` cross join (select ${outboxNotify(ordersSchema)}) as notified` : sql``}`);
+    queued as (${insertOutboxRowsFromJson(ordersSchema, slot("outbox"))})
+    select inserted.*, ${orderViewJson("inserted")} as view from inserted${notify ? sql` cross join (select ${outboxNotify(ordersSchema)}) as notified` : sql``}`);
 export const insertOrdersAndNotify = insertOrdersStatement(true);
 export const insertOrdersQuietly = insertOrdersStatement(false);
 
 export async function findOrder(db: Db, id: string): Promise<OrderRow | undefined> {
-  return db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst();
+  const row = await db.selectFrom("orders").selectAll().select(viewColumn).where("id", "=", id).executeTakeFirst();
+  return row && withView(row);
 }
 
 /**
@@ -57,14 +62,15 @@ export async function findOrder(db: Db, id: string): Promise<OrderRow | undefine
  * while the transaction acts on it (no payment result or relay round moves it meanwhile).
  */
 export async function lockOrder(trx: Db, id: string): Promise<OrderRow | undefined> {
-  return trx.selectFrom("orders").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+  const row = await trx.selectFrom("orders").selectAll().select(viewColumn).where("id", "=", id).forUpdate().executeTakeFirst();
+  return row && withView(row);
 }
 
 /** A user's orders, newest first: `limit` rows older than the cursor `before` (an order's seq). */
 export async function listOrders(db: Db, userId: string, page: { limit: number; before?: number }): Promise<OrderRow[]> {
-  let query = db.selectFrom("orders").selectAll().where("user_id", "=", userId);
+  let query = db.selectFrom("orders").selectAll().select(viewColumn).where("user_id", "=", userId);
   if (page.before !== undefined) query = query.where("seq", "<", page.before);
-  return query.orderBy("seq", "desc").limit(page.limit).execute();
+  return (await query.orderBy("seq", "desc").limit(page.limit).execute()).map(withView);
 }
 
 export interface StatusChange {
@@ -90,8 +96,16 @@ export async function advanceStatuses(db: Db, changes: StatusChange[]): Promise<
     status: change.to,
     failure_reason: change.failureReason ?? null,
   }));
-  const { rows } = await sql<OrderRow>`select * from orders.advance_statuses(${JSON.stringify(input)}::text::json)`.execute(db);
-  return rows;
+  const { rows } = await sql<OrderRow>`select moved.*, ${orderViewJson("moved")} as view from orders.advance_statuses(${JSON.stringify(input)}::text::json) as moved`.execute(db);
+  return rows.map(withView);
+}
+
+/** The view column of a query over orders.orders. */
+const viewColumn = orderViewJson("orders").as("view");
+
+/** A row with its view parsed (see `parseView`). */
+function withView<Row extends { view: unknown }>(row: Row): Omit<Row, "view"> & { view: OrderView } {
+  return { ...row, view: parseView(row.view) };
 }
 
 /** `rows` (keyed by id) in the order of `wanted`. */

@@ -21,10 +21,8 @@
       select gen_random_uuid() as message_id, moved.*, changes.headers as trace_headers
       from moved join changes on changes.id = moved.id
     ),
-    queued as (
-      insert into orders.outbox (message_id, topic, key, value, headers)
-      select u.message_id, $4::text, u.user_id::text,
-        json_build_object(
+    queued as (insert into "orders"."outbox" ("message_id", "topic", "key", "value", "headers", "delivery")
+    select u.message_id, $4::text, u.user_id::text, json_build_object(
     'id', u.message_id, 'type', 'orders.order-updated'::text, 'key', u.user_id,
     'occurredAt', to_char(statement_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'version', 1, 'payload', json_strip_nulls(json_build_object(
@@ -32,12 +30,10 @@
     'amount', ("u"."amount"::numeric / 100)::float8,
     'description', "u"."description", 'status', "u"."status",
     'failureReason', "u"."failure_reason",
-    'createdAt', to_char("u"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'updatedAt', to_char("u"."updated_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))))::text, u.trace_headers
-      from updates as u
-      order by u.id
-      returning id, topic, key, value, headers
-    )
-    select counted.fresh, counted.duplicates, queued.id, queued.topic, queued.key, queued.value, queued.headers
+    'createdAt', to_char("u"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'updatedAt', to_char("u"."updated_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))))::text, u.trace_headers, 'at-commit'::text
+    from updates as u order by u.id
+    returning "id", "topic", "key", "value", "headers", "delivery")
+    select counted.fresh, counted.duplicates, queued."id", queued."topic", queued."key", queued."value", queued."headers", queued."delivery"
     from (
       select count(*)::int as fresh,
         -- Only when a message was already in the inbox (a redelivery, a replay; else null, and the

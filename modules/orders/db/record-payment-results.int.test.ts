@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { newEnvelope, paymentProcessedTopic, type PaymentProcessed } from "../../../shared/contracts";
-import { applyInOneStatement, consumerStatement } from "../../../shared/messaging/inbox";
+import { consumerStatement, runConsumerStatement } from "../../../shared/messaging/inbox";
 import { testBackends } from "../../../shared/testing/postgres";
-import { toOrderView } from "../application/order-view";
+import { toOrderView } from "./order-view.oracle";
 import { orderUpdatedEnvelope } from "../live/order-updates";
 import { findOrder, insertOrders, ordersSchema } from "./orders.repository";
 import type { OrdersDatabase } from "./orders.tables";
@@ -26,7 +26,7 @@ for (const backend of testBackends) {
     const result = (orderId: string, userId: string, status: "completed" | "failed", reason?: "insufficient_funds"): PaymentProcessed =>
       newEnvelope(paymentProcessedTopic, userId, { orderId, userId, status, ...(reason && { reason }) });
     const statement = consumerStatement(ordersSchema, paymentProcessedTopic, recordPaymentResultsEffects);
-    const run = (results: PaymentProcessed[]) => applyInOneStatement(db(), statement, recordPaymentResultsEffects, results);
+    const run = (results: PaymentProcessed[]) => runConsumerStatement(db(), statement, recordPaymentResultsEffects, results);
 
     test("each moved order's update is toOrderView of its new row, in the outbox with the move", async () => {
       // Amounts that stress the conversion back to major units, a text with quotes and non-ASCII.
@@ -56,6 +56,8 @@ for (const backend of testBackends) {
       const outbox = await db().selectFrom("outbox").select(["id", "message_id", "published_at"]).where("id", "in", rows.map((row) => row.id!)).orderBy("id").execute();
       expect(outbox.map((row) => row.message_id)).toEqual(updates.map((update) => update.id));
       expect(outbox.every((row) => row.published_at === null)).toBe(true);
+      // Written for delivery at commit: the consumer publishes them, the relay only after its grace period.
+      expect(rows.map((row) => row.delivery)).toEqual(rows.map(() => "at-commit"));
     });
 
     test("a repeated message is skipped by the inbox; a late result for a terminal order moves nothing and writes nothing", async () => {
@@ -63,10 +65,10 @@ for (const backend of testBackends) {
       const first = result(order.id, order.user_id, "failed", "insufficient_funds");
       expect((await run([first])).rows.map((row) => row.fresh)).toEqual([1]);
       const again = await run([first]);
-      expect(again.rows).toEqual([{ fresh: 0, duplicates: [first.id], id: null, topic: null, key: null, value: null, headers: null }]);
+      expect(again.rows).toEqual([{ fresh: 0, duplicates: [first.id], id: null, topic: null, key: null, value: null, headers: null, delivery: null }]);
       // A new message (new id) saying otherwise: fresh for the inbox, but the status only moves forward.
       const late = await run([result(order.id, order.user_id, "completed")]);
-      expect(late.rows).toEqual([{ fresh: 1, duplicates: null, id: null, topic: null, key: null, value: null, headers: null }]);
+      expect(late.rows).toEqual([{ fresh: 1, duplicates: null, id: null, topic: null, key: null, value: null, headers: null, delivery: null }]);
       expect((await findOrder(db(), order.id))!.status).toBe("PaymentFailed");
     });
 
@@ -77,7 +79,7 @@ for (const backend of testBackends) {
       const untracedResult = result(untraced.id, untraced.user_id, "completed");
       const headers = { traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01`, baggage: `gozon.order_id=${traced.id}` };
       const traceOf = (message: PaymentProcessed) => (message === tracedResult ? headers : undefined);
-      const { rows } = await applyInOneStatement(db(), statement, recordPaymentResultsEffects, [tracedResult, untracedResult], traceOf);
+      const { rows } = await runConsumerStatement(db(), statement, recordPaymentResultsEffects, [tracedResult, untracedResult], traceOf);
       const byOrder = new Map(rows.map((row) => [orderUpdatedEnvelope.parse(JSON.parse(row.value!)).payload.id, row]));
       expect(byOrder.get(traced.id)!.headers).toEqual(headers);
       expect(byOrder.get(untraced.id)!.headers).toBeNull();

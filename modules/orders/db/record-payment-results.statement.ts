@@ -3,9 +3,11 @@ import type { PaymentProcessed } from "../../../shared/contracts";
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
 import type { BatchEffects } from "../../../shared/messaging/inbox";
 import { consumerCtes } from "../../../shared/messaging/statement-ctes";
+import { insertOutboxRows, outboxDelivery } from "../../../shared/messaging/outbox-insert";
 import type { OrderStatus } from "../domain/order-status";
 import { orderUpdatesTopic } from "../live/order-updates";
 import { orderViewJson } from "./order-view.sql";
+import { ordersSchema } from "./orders.repository";
 
 /**
  * Records a consumed batch of payment results as the effects of the consumer's one statement
@@ -43,12 +45,16 @@ export const recordPaymentResultsEffects: BatchEffects<PaymentProcessed> = {
       select gen_random_uuid() as message_id, moved.*, changes.headers as trace_headers
       from moved join changes on changes.id = moved.id
     ),
-    ${consumerCtes.queued} as (
-      insert into orders.outbox (message_id, topic, key, value, headers)
-      select u.message_id, ${orderUpdatesTopic}::text, u.user_id::text,
-        ${envelopeJson(orderUpdatesTopic, sql`u.message_id`, sql`u.user_id`, orderViewJson("u"))}::text, u.trace_headers
-      from updates as u
-      order by u.id
-      returning id, topic, key, value, headers
-    )`,
+    ${consumerCtes.queued} as (${insertOutboxRows(
+      ordersSchema,
+      {
+        message_id: sql`u.message_id`,
+        topic: sql`${orderUpdatesTopic}::text`,
+        key: sql`u.user_id::text`,
+        value: sql`${envelopeJson(orderUpdatesTopic, sql`u.message_id`, sql`u.user_id`, orderViewJson("u"))}::text`,
+        headers: sql`u.trace_headers`,
+        delivery: outboxDelivery("at-commit"),
+      },
+      sql`updates as u order by u.id`,
+    )})`,
 };

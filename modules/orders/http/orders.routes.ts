@@ -7,13 +7,13 @@ import type { AuthPolicy } from "../../../shared/http/auth";
 import { idempotencyKeyHeader, once, readIdempotencyKey } from "../../../shared/http/idempotency";
 import { jsonContent, problemContent } from "../../../shared/http/openapi-responses";
 import { HttpProblem } from "../../../shared/http/problem";
-import type { QueuedMessage } from "../../../shared/messaging/outbox";
+import type { AtCommit, OutboxWriter } from "../../../shared/messaging/outbox";
 import { orderIdAttribute } from "../../../shared/contracts";
 import { tracingOff, type Tracing } from "../../../shared/tracing/tracing";
 import { cancelOrder } from "../application/cancel-order";
 import type { OrderIntake } from "../application/order-intake";
 import { placeOrders } from "../application/place-order";
-import { toOrderView, type OrderView } from "../application/order-view";
+import type { OrderView } from "../db/order-view.sql";
 import { findOrder, listOrders, lockOrder } from "../db/orders.repository";
 import type { OrdersDatabase } from "../db/orders.tables";
 import { createOrderBody, idempotencyHeaders, listOrdersQuery, orderIdParams, orderPageSchema, orderSchema } from "./orders.schemas";
@@ -77,14 +77,14 @@ const cancel = createRoute({
 
 /**
  * The Orders HTTP API; with AUTH=jwt a caller sees, places and cancels only their own orders (an
- * admin, anyone's). `publishCommitted` publishes outbox rows a request's transaction committed.
+ * admin, anyone's). `outbox` writes the rows a request publishes once its transaction has committed.
  * With tracing on, the messages a request writes store its trace context (docs/architecture.md#operations).
  */
 export function ordersRoutes(
   db: Kysely<OrdersDatabase>,
   queues: { intake: OrderIntake; gate: AdmissionGate },
   auth: AuthPolicy,
-  publishCommitted: (written: QueuedMessage[]) => Promise<void>,
+  outbox: OutboxWriter,
   tracing: Tracing = tracingOff,
 ): OpenAPIHono {
   const app = new OpenAPIHono();
@@ -111,11 +111,11 @@ export function ordersRoutes(
     // and the stored answer commit together in a transaction of their own.
     const result =
       key === undefined
-        ? { body: toOrderView(await intake.place(input, c.req.raw.signal)), replayed: false }
+        ? { body: (await intake.place(input, c.req.raw.signal)).view, replayed: false }
         : await db.transaction().execute((trx) =>
             once<OrderView>(trx, { scope: `order:${body.userId}`, key, body }, async () => {
               const [row] = await placeOrders(trx, [input]);
-              return { status: 201, body: toOrderView(row!) };
+              return { status: 201, body: row!.view };
             }),
           );
     if (traced) tracing.annotate({ [orderIdAttribute]: result.body.id });
@@ -127,7 +127,7 @@ export function ordersRoutes(
     const { userId, limit, before } = c.req.valid("query");
     auth.assertMayActFor(c, userId);
     const rows = await listOrders(db, userId, { limit, before });
-    return c.json({ items: rows.map(toOrderView), nextBefore: rows.length === limit ? (rows.at(-1)?.seq ?? null) : null }, 200);
+    return c.json({ items: rows.map((row) => row.view), nextBefore: rows.length === limit ? (rows.at(-1)?.seq ?? null) : null }, 200);
   });
 
   app.openapi(admitted(getOrder), async (c) => {
@@ -135,7 +135,7 @@ export function ordersRoutes(
     const row = await findOrder(db, id);
     // Another user's order is as unknown as a missing one: its existence is not leaked.
     if (!row || !auth.mayActFor(c, row.user_id)) throw new HttpProblem(404, `no order ${id}`);
-    return c.json(toOrderView(row), 200);
+    return c.json(row.view, 200);
   });
 
   app.openapi(admitted(cancel), async (c) => {
@@ -143,18 +143,18 @@ export function ordersRoutes(
     const key = readIdempotencyKey(c.req.valid("header")["idempotency-key"]);
     if (traced) tracing.annotate({ [orderIdAttribute]: id });
     const trace = traced ? tracing.capture() : undefined;
-    let written: QueuedMessage[] = [];
+    let written: AtCommit | undefined;
     const result = await db.transaction().execute(async (trx) => {
       const order = await lockOrder(trx, id);
       if (!order || !auth.mayActFor(c, order.user_id)) throw new HttpProblem(404, `no order ${id}`);
       return once<OrderView>(trx, { scope: `cancel:${order.user_id}`, key, body: { orderId: id } }, async () => {
-        const outcome = await cancelOrder(trx, order, trace);
+        const outcome = await cancelOrder(trx, outbox, order, trace);
         if (outcome.kind === "refused") throw new HttpProblem(409, `order ${id} cannot be cancelled: ${outcome.reason}`);
         if (outcome.kind === "requested") written = outcome.written;
-        return { status: 202, body: toOrderView(outcome.order) };
+        return { status: 202, body: outcome.order.view };
       });
     });
-    await publishCommitted(written);
+    await written?.publish();
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result.body, 202);
   });

@@ -12,7 +12,7 @@ import { maxClientFrameBytes, webSocketHandler } from "../../../shared/http/webs
 import { createLogger } from "../../../shared/logger";
 import { eventually } from "../../../shared/testing/eventually";
 import { tracingOff } from "../../../shared/tracing/tracing";
-import type { OrderView } from "../application/order-view";
+import type { OrderView } from "../db/order-view.sql";
 import { mountLiveRoutes } from "./live.routes";
 import { liveCloseCodes, OrderUpdatesHub } from "./order-updates-hub";
 import { publishOrderUpdates } from "./order-updates";

@@ -6,7 +6,7 @@ import { MemoryBroker } from "../../../shared/bus/memory/memory-broker";
 import { MemoryBus } from "../../../shared/bus/memory/memory-bus";
 import { createLogger } from "../../../shared/logger";
 import { eventually } from "../../../shared/testing/eventually";
-import type { OrderView } from "../application/order-view";
+import type { OrderView } from "../db/order-view.sql";
 import type { OrderStatus } from "../domain/order-status";
 import { createOrderBody } from "../http/orders.schemas";
 import { liveCloseCodes, OrderUpdatesHub } from "./order-updates-hub";

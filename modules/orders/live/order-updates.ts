@@ -4,7 +4,7 @@ import { envelopeSchema, maxEnvelopeBytes, newEnvelope } from "../../../shared/c
 import type { Logger } from "../../../shared/logger";
 import type { OutboxMessage } from "../../../shared/messaging/outbox";
 import type { OrderRow } from "../db/orders.repository";
-import { toOrderView, type OrderView } from "../application/order-view";
+import type { OrderView } from "../db/order-view.sql";
 import { orderSchema } from "../http/orders.schemas";
 
 /**
@@ -44,7 +44,7 @@ export const changesOf = (payload: z.infer<typeof orderUpdatesEnvelope>["payload
 export function orderUpdates(rows: OrderRow[], traceOf?: (row: OrderRow) => Record<string, string> | undefined): OutboxMessage[] {
   return rows.map((row) => ({
     topic: orderUpdatesTopic,
-    envelope: newEnvelope(orderUpdatesTopic, row.user_id, toOrderView(row)),
+    envelope: newEnvelope(orderUpdatesTopic, row.user_id, row.view),
     headers: traceOf?.(row),
   }));
 }

@@ -26,21 +26,18 @@
       from batch as b join attempts as a on a.n = b.n
       where a.outcome not in ('cancelled')
     ),
-    queued as (
-      insert into payments.outbox (message_id, topic, key, value, headers)
-      select r.message_id, $4::text, r.user_id::text, json_build_object(
+    queued as (insert into "payments"."outbox" ("message_id", "topic", "key", "value", "headers", "delivery")
+    select r.message_id, $4::text, r.user_id::text, json_build_object(
     'id', r.message_id, 'type', 'payment-processed'::text, 'key', r.user_id,
     'occurredAt', to_char(statement_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'version', 1, 'payload', json_strip_nulls(json_build_object(
-          'orderId', r.order_id, 'userId', r.user_id,
-          'status', case r.outcome when 'debited' then 'completed'::text when 'already_debited' then 'completed'::text when 'no_account' then 'failed'::text when 'insufficient_funds' then 'failed'::text else ('no decision for the debit outcome ' || r.outcome)::int::text end,
-          'reason', case r.outcome when 'debited' then null::text when 'already_debited' then null::text when 'no_account' then 'account_not_found'::text when 'insufficient_funds' then 'insufficient_funds'::text else ('no decision for the debit outcome ' || r.outcome)::int::text end,
-          'balance', case r.outcome when 'debited' then r.balance::text when 'already_debited' then r.balance::text when 'no_account' then null::text when 'insufficient_funds' then r.balance::text else ('no decision for the debit outcome ' || r.outcome)::int::text end::bigint)))::text, r.headers
-      from results as r
-      order by r.n
-      returning id, topic, key, value, headers
-    )
-    select counted.fresh, counted.duplicates, queued.id, queued.topic, queued.key, queued.value, queued.headers
+            'orderId', r.order_id, 'userId', r.user_id,
+            'status', case r.outcome when 'debited' then 'completed'::text when 'already_debited' then 'completed'::text when 'no_account' then 'failed'::text when 'insufficient_funds' then 'failed'::text else ('no decision for the debit outcome ' || r.outcome)::int::text end,
+            'reason', case r.outcome when 'debited' then null::text when 'already_debited' then null::text when 'no_account' then 'account_not_found'::text when 'insufficient_funds' then 'insufficient_funds'::text else ('no decision for the debit outcome ' || r.outcome)::int::text end,
+            'balance', case r.outcome when 'debited' then r.balance::text when 'already_debited' then r.balance::text when 'no_account' then null::text when 'insufficient_funds' then r.balance::text else ('no decision for the debit outcome ' || r.outcome)::int::text end::bigint)))::text, r.headers, 'at-commit'::text
+    from results as r order by r.n
+    returning "id", "topic", "key", "value", "headers", "delivery")
+    select counted.fresh, counted.duplicates, queued."id", queued."topic", queued."key", queued."value", queued."headers", queued."delivery"
     from (
       select count(*)::int as fresh,
         -- Only when a message was already in the inbox (a redelivery, a replay; else null, and the

@@ -3,6 +3,8 @@ import { paymentProcessedTopic, type OrderCreated } from "../../../shared/contra
 import { envelopeJson } from "../../../shared/messaging/envelope-sql";
 import type { BatchEffects } from "../../../shared/messaging/inbox";
 import { consumerCtes } from "../../../shared/messaging/statement-ctes";
+import { insertOutboxRows, outboxDelivery } from "../../../shared/messaging/outbox-insert";
+import { paymentsSchema } from "./accounts.repository";
 import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain/payment-decision";
 
 /**
@@ -49,22 +51,27 @@ export const payOrdersEffects: BatchEffects<OrderCreated> = {
       from batch as b join attempts as a on a.n = b.n
       where a.outcome not in (${sql.join(silentOutcomes.map((outcome) => sql.lit(outcome)))})
     ),
-    ${consumerCtes.queued} as (
-      insert into payments.outbox (message_id, topic, key, value, headers)
-      select r.message_id, ${paymentProcessedTopic}::text, r.user_id::text, ${envelopeJson(
-        paymentProcessedTopic,
-        sql`r.message_id`,
-        sql`r.user_id`,
-        sql`json_strip_nulls(json_build_object(
-          'orderId', r.order_id, 'userId', r.user_id,
-          'status', ${decide((decision) => text(decision.status))},
-          'reason', ${decide((decision) => text(decision.reason))},
-          'balance', ${decide((decision) => (decision.withBalance ? sql`r.balance::text` : sql`null::text`))}::bigint))`,
-      )}::text, r.headers
-      from results as r
-      order by r.n
-      returning id, topic, key, value, headers
-    )`,
+    ${consumerCtes.queued} as (${insertOutboxRows(
+      paymentsSchema,
+      {
+        message_id: sql`r.message_id`,
+        topic: sql`${paymentProcessedTopic}::text`,
+        key: sql`r.user_id::text`,
+        value: sql`${envelopeJson(
+          paymentProcessedTopic,
+          sql`r.message_id`,
+          sql`r.user_id`,
+          sql`json_strip_nulls(json_build_object(
+            'orderId', r.order_id, 'userId', r.user_id,
+            'status', ${decide((decision) => text(decision.status))},
+            'reason', ${decide((decision) => text(decision.reason))},
+            'balance', ${decide((decision) => (decision.withBalance ? sql`r.balance::text` : sql`null::text`))}::bigint))`,
+        )}::text`,
+        headers: sql`r.headers`,
+        delivery: outboxDelivery("at-commit"),
+      },
+      sql`results as r order by r.n`,
+    )})`,
 };
 
 /**

@@ -6,6 +6,7 @@ import { cancelStatuses } from "./003-cancel-statuses";
 import { deadLettersAndRetention } from "./004-dead-letters-and-retention";
 import { outboxHeaders } from "./005-outbox-headers";
 import { deadLetterSubjectsMigration } from "./006-dead-letter-subjects";
+import { outboxDeliveryMigration } from "./007-outbox-delivery";
 
 /** Orders, inbox, outbox and idempotency keys in schema `orders`. */
 export const createOrders: Migration = {
@@ -37,4 +38,5 @@ export const ordersMigrations: Record<string, Migration> = {
   "004-dead-letters-and-retention": deadLettersAndRetention,
   "005-outbox-headers": outboxHeaders,
   "006-dead-letter-subjects": deadLetterSubjectsMigration,
+  "007-outbox-delivery": outboxDeliveryMigration,
 };

@@ -7,6 +7,7 @@ import { deadLettersAndRetention } from "./004-dead-letters-and-retention";
 import { declinedOrders } from "./005-declined-orders";
 import { outboxHeaders } from "./006-outbox-headers";
 import { deadLetterSubjectsMigration } from "./007-dead-letter-subjects";
+import { outboxDeliveryMigration } from "./008-outbox-delivery";
 
 /** Accounts, ledger, inbox, outbox and idempotency keys in schema `payments`. */
 export const createPayments: Migration = {
@@ -50,4 +51,5 @@ export const paymentsMigrations: Record<string, Migration> = {
   "005-declined-orders": declinedOrders,
   "006-outbox-headers": outboxHeaders,
   "007-dead-letter-subjects": deadLetterSubjectsMigration,
+  "008-outbox-delivery": outboxDeliveryMigration,
 };

@@ -12,7 +12,7 @@ import { requestGate } from "../../shared/admission/request-gate";
 import { migrate } from "../../shared/db";
 import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
-import type { Module, ModulePorts } from "../../shared/module";
+import type { Module, ModuleDefinition, ModulePorts } from "../../shared/module";
 import { answerRefundRequests } from "./application/refund-orders";
 import { paymentsSchema } from "./db/accounts.repository";
 import { orderSubject } from "./db/dead-letter-subjects";
@@ -20,6 +20,7 @@ import { payOrdersEffects } from "./db/pay-orders.statement";
 import { paymentsMigrations } from "./db/migrations/001-create-payments";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { accountsRoutes } from "./http/accounts.routes";
+import { paymentsSettings, type PaymentsSettings } from "./payments.settings";
 
 /** The consumer group of the Payments context on `order-created` and `refund-requested`. */
 export const paymentsGroup = "payments";
@@ -30,7 +31,15 @@ export const paymentsGroup = "payments";
  * that answers refund requests: each cancelled order's debit credited back once, or the order
  * never debited (migration 003-refunds).
  */
-export function createPaymentsModule(ports: ModulePorts): Module {
+export const paymentsModule: ModuleDefinition<PaymentsSettings> = {
+  name: "payments",
+  settings: paymentsSettings,
+  defaultPort: 8081,
+  publicUrl: (settings) => settings.publicUrl,
+  create: createPaymentsModule,
+};
+
+function createPaymentsModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
   const logger = ports.logger.child({ module: "payments" });
   // Results are published by the consumer as soon as their batch commits; the relay publishes

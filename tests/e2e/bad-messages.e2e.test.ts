@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { sql, type RawBuilder } from "kysely";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { createBus, deadLetterTopic, type Bus, type Delivery } from "../../shared/bus";
 import { loadConfig } from "../../shared/config";
 import { maxEnvelopeBytes, newEnvelope, orderCreatedTopic, paymentProcessedTopic, refundProcessedTopic, refundRequestedTopic } from "../../shared/contracts";
@@ -38,10 +37,10 @@ const logLines: string[] = [];
 beforeAll(async () => {
   const database = await createTestDatabase();
   drop = database.drop;
-  const config = loadConfig({ PORT: "0", DATABASE_URL: database.url, BUS: "redis", REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
+  const config = loadConfig({ PORT: "0", DATABASE_URL: database.url, BUS: "redis", REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, allModules);
   // Each dead letter is logged as an error; kept here rather than printed.
   const logger = createLogger({ level: "warn", write: (line) => void logLines.push(line) });
-  server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, { logger });
+  server = await startServer(config, allModules, { logger });
   baseUrl = `http://127.0.0.1:${server.port}`;
   direct = await createDatabase<any>({ url: database.url, dataDir: "", maxConnections: 2 });
   // The test's own member of the system's bus: it publishes the poison and watches the dead letters.

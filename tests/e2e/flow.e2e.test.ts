@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
@@ -46,8 +45,8 @@ describe("the whole flow", () => {
   test("in mono mode, in one process: both APIs in one document, the walkthrough completes", async () => {
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
-    const config = loadConfig({ PORT: "0", DATABASE_URL: database.url });
-    const server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, {
+    const config = loadConfig({ PORT: "0", DATABASE_URL: database.url }, allModules);
+    const server = await startServer(config, allModules, {
       logger: createLogger({ level: "error" }),
     });
     cleanups.push(() => server.stop());

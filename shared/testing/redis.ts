@@ -1,6 +1,6 @@
 import Redis from "ioredis";
 
-/** The Redis tests use (any database on it: every test writes under a key prefix of its own); `TEST_REDIS_URL` overrides it. */
+/** The Redis every test uses, each under a key prefix of its own; `TEST_REDIS_URL` overrides it. */
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 /** A fresh key prefix for one test's keys, `gozon-test-<8 hex>:`. */

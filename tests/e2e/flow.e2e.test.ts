@@ -6,11 +6,10 @@ import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisUrl } from "../../shared/testing/redis";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
 import { openAccount, placeOrder, watchOrders } from "../support/walkthrough";
 
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -65,7 +64,7 @@ describe("the whole flow", () => {
         MODE: mode,
         DATABASE_URL: databases[mode]!,
         BUS: "redis",
-        REDIS_URL: redisUrl,
+        REDIS_URL: testRedisUrl,
         REDIS_PREFIX: prefix,
       });
       processes[mode] = started;
@@ -79,7 +78,7 @@ describe("the whole flow", () => {
         cleanups.push(() => database.drop());
         databases[mode] = database.url;
       }
-      cleanups.push(() => deleteRedisKeys(prefix, redisUrl));
+      cleanups.push(() => deleteRedisKeys(prefix, testRedisUrl));
       const [ordersUrl, paymentsUrl] = await Promise.all([start("orders"), start("payments")]);
       expect(await documentedPaths(ordersUrl)).toEqual(["/api/orders", "/api/orders/{id}", "/api/orders/{id}/cancel"]);
       expect((await documentedPaths(paymentsUrl)).every((path) => path.startsWith("/api/accounts"))).toBe(true);

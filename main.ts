@@ -2,15 +2,18 @@
  * Composition root: configuration → databases, bus, the modules of this MODE → one HTTP server.
  * Stops cleanly on SIGINT/SIGTERM (exit 0); a bad configuration is one line on stderr (exit 1).
  */
-import { createOrdersModule } from "./modules/orders/index";
-import { createPaymentsModule } from "./modules/payments/index";
+import { ordersModule } from "./modules/orders/index";
+import { paymentsModule } from "./modules/payments/index";
 import { ConfigError, loadConfig, type Config } from "./shared/config";
 import { createLogger } from "./shared/logger";
 import { startServer } from "./shared/server";
 
+/** The modules this codebase has; MODE picks which of them this process runs. */
+const modules = [ordersModule, paymentsModule];
+
 let config: Config;
 try {
-  config = loadConfig(process.env);
+  config = loadConfig(process.env, modules);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(error.message);
@@ -21,7 +24,7 @@ const logger = createLogger({ level: config.logLevel, traceIds: config.tracing !
 // Handlers first: a supervisor may stop the process while it is still starting (PGlite takes seconds).
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
-const starting = startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, { logger });
+const starting = startServer(config, modules, { logger });
 starting.catch((error: unknown) => {
   logger.error("start-up failed", { error });
   process.exit(1);

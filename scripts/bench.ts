@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { ArgumentError, parseArguments, usage, type BenchOptions } from "./bench/args";
 import { closeOrderConnections, type Watchers } from "./bench/client";
 import { logFindings } from "./bench/logs";
-import { deleteRedisKeys } from "./bench/redis-keys";
+import { deleteRedisKeys } from "../shared/testing/redis";
 import { runReference, type ReferenceResult } from "./bench/reference";
 import { describeShape, formatCpu, jsonLine } from "./bench/report";
 import { measuredRun, type RunOutput } from "./bench/run";
@@ -57,8 +57,8 @@ const cleanup = () =>
     closeOrderConnections();
     const notes = (await system?.stop()) ?? [];
     if (options.bus === "redis") {
-      await deleteRedisKeys(redisUrl, redisPrefix).then(
-        (count) => progress(`deleted ${count} Redis keys under ${redisPrefix}`),
+      await deleteRedisKeys(redisPrefix, redisUrl).then(
+        () => progress(`deleted the Redis keys under ${redisPrefix}`),
         (error: unknown) => notes.push(`could not delete the Redis keys under ${redisPrefix}: ${String(error)}`),
       );
     }

@@ -1,5 +1,28 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, loadConfig, type Config } from "./config";
+import { z } from "zod";
+import { ConfigError, loadConfig as loadSharedConfig, type Config } from "./config";
+import type { ModuleDefinition } from "./module";
+import { publicUrl } from "./settings";
+
+/**
+ * Stand-ins for the modules main.ts passes (shared/ imports no module): what the composition
+ * makes of a module's name, default port and public URL. Each module's own variables are tested
+ * beside it (`modules/<name>/<name>.settings.test.ts`).
+ */
+const unused = () => {
+  throw new Error("not started in this test");
+};
+const testModules: ModuleDefinition<any>[] = [
+  { name: "orders", settings: z.object({}).transform(() => ({})), create: unused },
+  {
+    name: "payments",
+    settings: z.object({ PAYMENTS_PUBLIC_URL: publicUrl.optional() }).transform((env) => ({ url: env.PAYMENTS_PUBLIC_URL })),
+    defaultPort: 8081,
+    publicUrl: (settings: { url?: string }) => settings.url,
+    create: unused,
+  },
+];
+const loadConfig = (env: Record<string, string | undefined>) => loadSharedConfig(env, testModules);
 
 const secret = "s".repeat(32);
 
@@ -24,16 +47,13 @@ describe("loadConfig resolves", () => {
     ["empty strings as unset", { MODE: "", PORT: " ", BUS: "" }, { mode: "mono", port: 8080, bus: { kind: "memory" } }],
     ["orders: port 8080 and the redis bus", { MODE: "orders" }, { modules: ["orders"], port: 8080, bus: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "gozon:" } }],
     ["payments: port 8081", { MODE: "payments" }, { modules: ["payments"], port: 8081 }],
-    ["the intake's default window", {}, { orderIntakeWindowMs: undefined }],
-    ["an intake window", { ORDER_INTAKE_WINDOW: "10ms" }, { orderIntakeWindowMs: 10 }],
-    ["the default queue bounds", {}, { queueBounds: { maxEventLoopDelayMs: 100, orderIntake: { maxQueue: 1_000, maxWaitMs: 500 }, requests: { maxQueue: 200, maxWaitMs: 500 } } }],
+    ["the default queue bounds", {}, { queueBounds: { maxEventLoopDelayMs: 100, requests: { maxQueue: 200, maxWaitMs: 500 } } }],
     [
       "queue bounds",
-      { ORDER_INTAKE_MAX_QUEUE: "5000", ORDER_INTAKE_MAX_WAIT: "2s", REQUEST_MAX_QUEUE: "50", REQUEST_MAX_WAIT: "250ms", MAX_EVENT_LOOP_DELAY: "100ms" },
-      { queueBounds: { maxEventLoopDelayMs: 100, orderIntake: { maxQueue: 5_000, maxWaitMs: 2_000 }, requests: { maxQueue: 50, maxWaitMs: 250 } } },
+      { REQUEST_MAX_QUEUE: "50", REQUEST_MAX_WAIT: "250ms", MAX_EVENT_LOOP_DELAY: "100ms" },
+      { queueBounds: { maxEventLoopDelayMs: 100, requests: { maxQueue: 50, maxWaitMs: 250 } } },
     ],
-    ["the WebSocket caps' defaults", {}, { webSocketLimits: { perUser: 10, total: 10_000 } }],
-    ["WebSocket caps", { WEBSOCKET_MAX_PER_USER: "3", WEBSOCKET_MAX_TOTAL: "500" }, { webSocketLimits: { perUser: 3, total: 500 } }],
+    ["each module's settings, by name", { PAYMENTS_PUBLIC_URL: "https://pay.example" }, { moduleSettings: { orders: {}, payments: { url: "https://pay.example" } } }],
     ["an explicit port", { MODE: "payments", PORT: "9000" }, { port: 9000 }],
     ["port 0 (any free port)", { PORT: "0" }, { port: 0 }],
     ["values case-insensitively and trimmed", { MODE: " Orders ", BUS: "REDIS" }, { mode: "orders", bus: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "gozon:" } }],
@@ -184,6 +204,11 @@ describe("loadConfig resolves", () => {
   test("ignores variables it does not know", () => {
     expect(loadConfig({ HOME: "/root", PATH: "/bin" }).mode).toBe("mono");
   });
+
+  test("without modules, the shared settings alone: mono runs none", () => {
+    expect(loadSharedConfig({ LOG_LEVEL: "warn" })).toMatchObject({ mode: "mono", modules: [], logLevel: "warn", moduleSettings: {} });
+    expect(() => loadSharedConfig({ MODE: "orders" })).toThrow('Invalid configuration: MODE="orders" — expected one of mono');
+  });
 });
 
 describe("loadConfig rejects with one line", () => {
@@ -200,16 +225,9 @@ describe("loadConfig rejects with one line", () => {
     ["brokers without ports", { KAFKA_BROKERS: "b1:9092,b2" }, 'Invalid configuration: KAFKA_BROKERS="b1:9092,b2" — expected a comma list of host:port'],
     ["a lease that is no duration", { REDIS_PARTITION_LEASE: "10" }, 'Invalid configuration: REDIS_PARTITION_LEASE="10" — expected a duration such as 30s'],
     ["a lease too short to renew", { REDIS_PARTITION_LEASE: "500ms" }, 'Invalid configuration: REDIS_PARTITION_LEASE="500ms" — expected at least 1s'],
-    ["an intake window without a unit", { ORDER_INTAKE_WINDOW: "25" }, 'Invalid configuration: ORDER_INTAKE_WINDOW="25" — expected a duration such as 30s'],
-    ["an intake window over a second", { ORDER_INTAKE_WINDOW: "2s" }, 'Invalid configuration: ORDER_INTAKE_WINDOW="2s" — expected at most 1s'],
-    ["an intake queue of no orders", { ORDER_INTAKE_MAX_QUEUE: "0" }, 'Invalid configuration: ORDER_INTAKE_MAX_QUEUE="0" — expected a whole number from 1 to 1000000'],
     ["a request queue that is no number", { REQUEST_MAX_QUEUE: "lots" }, 'Invalid configuration: REQUEST_MAX_QUEUE="lots" — expected a whole number from 1 to 1000000'],
-    ["an intake wait without a unit", { ORDER_INTAKE_MAX_WAIT: "500" }, 'Invalid configuration: ORDER_INTAKE_MAX_WAIT="500" — expected a duration such as 30s'],
     ["an event-loop delay over 10 s", { MAX_EVENT_LOOP_DELAY: "1m" }, 'Invalid configuration: MAX_EVENT_LOOP_DELAY="1m" — expected at most 10s'],
     ["a request wait over a minute", { REQUEST_MAX_WAIT: "2m" }, 'Invalid configuration: REQUEST_MAX_WAIT="2m" — expected at most 60s'],
-    ["a per-user WebSocket cap of 0", { WEBSOCKET_MAX_PER_USER: "0" }, 'Invalid configuration: WEBSOCKET_MAX_PER_USER="0" — expected a whole number from 1 to 1000000'],
-    ["a total WebSocket cap that is no number", { WEBSOCKET_MAX_TOTAL: "lots" }, 'Invalid configuration: WEBSOCKET_MAX_TOTAL="lots" — expected a whole number from 1 to 1000000'],
-    ["a per-user WebSocket cap over the total", { WEBSOCKET_MAX_PER_USER: "20", WEBSOCKET_MAX_TOTAL: "10" }, 'Invalid configuration: WEBSOCKET_MAX_PER_USER="20" — expected at most WEBSOCKET_MAX_TOTAL (10)'],
     ["a brokers list of commas", { KAFKA_BROKERS: ",," }, 'Invalid configuration: KAFKA_BROKERS=",," — expected a comma list'],
     ["KAFKA_SSL that is no boolean", { KAFKA_SSL: "maybe" }, 'Invalid configuration: KAFKA_SSL="maybe" — expected true or false'],
     ["an unknown SASL mechanism", { KAFKA_SASL_MECHANISM: "gssapi" }, 'Invalid configuration: KAFKA_SASL_MECHANISM="gssapi" — expected one of plain, scram-sha-256, scram-sha-512'],

@@ -3,18 +3,18 @@ import type { QueueBounds } from "./admission/bounded-queue";
 import type { BusConfig } from "./bus";
 import { durationSetting, parseDuration } from "./duration";
 import { logLevels, type LogLevel } from "./logger";
+import type { ModuleDefinition } from "./module";
+import { count, oneOf, queueWait, urlWith } from "./settings";
 import { checkTracing, resolveTracing, tracingVariables, type TracingSettings } from "./tracing/tracing-settings";
 
 /**
- * The one schema over the environment (DESIGN §4). `loadConfig` validates every variable it
- * knows, applies the per-mode defaults and returns a resolved, typed `Config`; a bad value throws
- * a `ConfigError` whose message is one line naming the variable, its value (never a secret) and
+ * The one schema over the environment (DESIGN §4), composed of the shared settings below and each
+ * module's own (`ModuleDefinition.settings`). `loadConfig` validates every variable it knows,
+ * applies the per-mode defaults and returns a resolved, typed `Config`; a bad value throws a
+ * `ConfigError` whose message is one line naming the variable, its value (never a secret) and
  * what it accepts. Empty strings count as unset. Nothing else in the code reads `process.env`.
  */
 
-export const modes = ["mono", "orders", "payments"] as const;
-export type Mode = (typeof modes)[number];
-export type ModuleName = "orders" | "payments";
 const busKinds = ["memory", "redis", "kafka"] as const;
 const saslMechanisms = ["plain", "scram-sha-256", "scram-sha-512"] as const;
 
@@ -50,8 +50,6 @@ export interface RetentionSettings {
 export interface QueueBoundsSettings {
   /** While the event loop runs this late (ms, smoothed), new requests are refused (MAX_EVENT_LOOP_DELAY). */
   maxEventLoopDelayMs: number;
-  /** Orders waiting for the intake's group commit (ORDER_INTAKE_MAX_QUEUE, ORDER_INTAKE_MAX_WAIT). */
-  orderIntake: QueueBounds;
   /** API requests waiting for a module's database (REQUEST_MAX_QUEUE, REQUEST_MAX_WAIT). */
   requests: QueueBounds;
 }
@@ -59,43 +57,31 @@ export interface QueueBoundsSettings {
 /** The defaults of the queue bounds (README: "Under overload"). */
 export const defaultQueueBounds: QueueBoundsSettings = {
   maxEventLoopDelayMs: 100,
-  orderIntake: { maxQueue: 1_000, maxWaitMs: 500 },
   requests: { maxQueue: 200, maxWaitMs: 500 },
 };
 
 /** The defaults of the retention settings, as an operator would write them. */
 export const retentionDefaults = { INBOX_RETENTION: "7d", IDEMPOTENCY_KEY_RETENTION: "24h", OUTBOX_RETENTION: "1h", DEAD_LETTER_RETENTION: "30d" } as const;
 
-/** Caps on the live WebSockets of one process; one more is closed as soon as it opens, saying why. */
-export interface WebSocketLimits {
-  /** Open sockets per user (each tab or device of the status page is one). */
-  perUser: number;
-  /** Open sockets in all. */
-  total: number;
-}
-
-/** WEBSOCKET_MAX_PER_USER and WEBSOCKET_MAX_TOTAL when unset. */
-export const webSocketLimitDefaults: Readonly<WebSocketLimits> = { perUser: 10, total: 10_000 };
-
 export interface Config {
-  mode: Mode;
-  /** The modules this process runs: both in mono, one in a split mode. */
-  modules: ModuleName[];
+  /** `mono` (every module) or the name of the one module this process runs. */
+  mode: string;
+  /** The modules this process runs: all in mono, one in a split mode. */
+  modules: string[];
   port: number;
   /** Parent of each module's PGlite directory (`<dataDir>/<module>`). */
   dataDir: string;
-  /** PostgreSQL URL per module; undefined means embedded PGlite. */
-  databaseUrls: Record<ModuleName, string | undefined>;
+  /** PostgreSQL URL per module (`<NAME>_DATABASE_URL`, else DATABASE_URL); undefined means embedded PGlite. */
+  databaseUrls: Record<string, string | undefined>;
   bus: BusConfig;
   /** Where browsers reach each module's API: "" for this process's own, a URL, or null if unknown. */
-  publicUrls: Record<ModuleName, string | null>;
+  publicUrls: Record<string, string | null>;
   /** Browser origins allowed to call this process's /api routes, and open its WebSockets, from another origin (CORS). */
   corsOrigins: string[];
   auth: AuthConfig;
-  webSocketLimits: WebSocketLimits;
   retention: RetentionSettings;
-  /** Orders' group-commit window (ORDER_INTAKE_WINDOW) in ms; undefined: the intake's default (25 ms). */
-  orderIntakeWindowMs: number | undefined;
+  /** Each module's own settings by module name, as its definition resolved them; handed to its `create`. */
+  moduleSettings: Record<string, unknown>;
   /** The bounds of the queues in front of shared resources; past them a request is refused with 503. */
   queueBounds: QueueBoundsSettings;
   logLevel: LogLevel;
@@ -109,18 +95,6 @@ export class ConfigError extends Error {
 
 /** Variables whose values are never echoed in an error. */
 const secretVariables = new Set(["KAFKA_SASL_PASSWORD", "JWT_SECRET"]);
-
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.preprocess(
-    (value) => (typeof value === "string" ? value.toLowerCase() : value),
-    z.enum(values, { error: `expected one of ${values.join(", ")}` }),
-  );
-
-const urlWith = (protocols: string[], what: string) =>
-  z.string().refine(
-    (value) => URL.canParse(value) && protocols.includes(new URL(value).protocol),
-    `expected a ${what} URL (${protocols.map((protocol) => `${protocol}//…`).join(" or ")})`,
-  );
 
 /** Hosts whose traffic never leaves the machine: there, plain http:// cannot be read or altered on the way. */
 const loopbackHosts = new Set(["127.0.0.1", "[::1]", "localhost"]);
@@ -136,21 +110,12 @@ const port = z
   .transform(Number)
   .refine((value) => value <= 65_535, portMessage);
 
-const countMessage = "expected a whole number from 1 to 1000000";
-const count = z
-  .string()
-  .regex(/^\d{1,7}$/, countMessage)
-  .transform(Number)
-  .refine((value) => value >= 1 && value <= 1_000_000, countMessage);
-const queueWait = durationSetting.refine((ms) => ms <= 60_000, "expected at most 60s (a request admitted under load may wait this long)");
-
 const brokerPattern = /^(\[[0-9a-f:.]+\]|[^\s:[\]]+):\d{1,5}$/i;
 const brokers = z
   .string()
   .transform((value) => value.split(",").map((broker) => broker.trim()).filter(Boolean))
   .refine((list) => list.length > 0 && list.every((broker) => brokerPattern.test(broker)), "expected a comma list of host:port");
 
-const publicUrl = urlWith(["http:", "https:"], "web").transform((value) => value.replace(/\/+$/, ""));
 /** `https://shop.example` or `http://localhost:8080`: scheme, host and port, nothing else. */
 const isOrigin = (text: string) =>
   URL.canParse(text) && ["http:", "https:"].includes(new URL(text).protocol) && new URL(text).origin === text.replace(/\/$/, "").toLowerCase();
@@ -160,24 +125,20 @@ const origins = z
   .refine((list) => list.length > 0 && list.every(isOrigin), "expected a comma list of origins like https://shop.example or http://localhost:8080 (scheme, host and port only)")
   .transform((list) => list.map((origin) => new URL(origin).origin));
 
-const environment = z.object({
-  MODE: oneOf(modes).default("mono"),
+const postgresUrl = urlWith(["postgres:", "postgresql:"], "PostgreSQL");
+
+/** The shared variables; MODE and the per-module database URLs are added from the module list. */
+const sharedVariables = {
   PORT: port.optional(),
   DATA_DIR: z.string().default("./.data"),
-  DATABASE_URL: urlWith(["postgres:", "postgresql:"], "PostgreSQL").optional(),
-  ORDERS_DATABASE_URL: urlWith(["postgres:", "postgresql:"], "PostgreSQL").optional(),
-  PAYMENTS_DATABASE_URL: urlWith(["postgres:", "postgresql:"], "PostgreSQL").optional(),
+  DATABASE_URL: postgresUrl.optional(),
   BUS: oneOf(busKinds).optional(),
   REDIS_URL: urlWith(["redis:", "rediss:"], "Redis").default("redis://127.0.0.1:6379"),
   // Several systems (or test runs) can share one Redis: every key of this one starts with it.
   REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, "expected 1 to 64 letters, digits or _ : . -").default("gozon:"),
   // How long a dead member's partitions stay with it; members renew every third of it, so below 1 s a busy process could lose them.
   REDIS_PARTITION_LEASE: durationSetting.refine((ms) => ms >= 1_000, "expected at least 1s (members renew their leases every third of it)").optional(),
-  // Orders' group-commit window: under load an order may wait this long for the orders placed with it.
-  ORDER_INTAKE_WINDOW: durationSetting.refine((ms) => ms <= 1_000, "expected at most 1s (an order placed under load may wait this long)").optional(),
   // Past either bound of a queue, a request is refused at once with 503 and Retry-After.
-  ORDER_INTAKE_MAX_QUEUE: count.optional(),
-  ORDER_INTAKE_MAX_WAIT: queueWait.optional(),
   REQUEST_MAX_QUEUE: count.optional(),
   REQUEST_MAX_WAIT: queueWait.optional(),
   // While the event loop's smoothed lateness is past it, every queue refuses new requests.
@@ -189,11 +150,7 @@ const environment = z.object({
   KAFKA_SASL_MECHANISM: oneOf(saslMechanisms).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
-  // The status page (orders) calls payments there when this process does not run payments itself.
-  PAYMENTS_PUBLIC_URL: publicUrl.optional(),
   CORS_ORIGINS: origins.default([]),
-  WEBSOCKET_MAX_PER_USER: count.default(webSocketLimitDefaults.perUser),
-  WEBSOCKET_MAX_TOTAL: count.default(webSocketLimitDefaults.total),
   AUTH: oneOf(["none", "jwt"]).default("none"),
   // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
   JWT_SECRET: z.string().min(32, "expected at least 32 characters (HS256 needs a 256-bit key)").optional(),
@@ -210,8 +167,19 @@ const environment = z.object({
   OUTBOX_RETENTION: durationSetting.optional(),
   DEAD_LETTER_RETENTION: durationSetting.optional(),
   ...tracingVariables,
-});
-type Environment = z.output<typeof environment>;
+};
+const sharedEnvironment = z.object({ MODE: z.string(), ...sharedVariables });
+type Environment = z.output<typeof sharedEnvironment> & Record<`${string}_DATABASE_URL`, string | undefined>;
+
+/** `orders` → `ORDERS_DATABASE_URL`. */
+const databaseUrlVariable = (module: string) => `${module.toUpperCase()}_DATABASE_URL`;
+
+/** The shared schema for this list of modules: MODE names them, each has its database URL. */
+function environmentOf(modules: readonly ModuleDefinition[]) {
+  const modes = ["mono", ...modules.map((module) => module.name)] as [string, ...string[]];
+  const databaseUrls = Object.fromEntries(modules.map((module) => [databaseUrlVariable(module.name), postgresUrl.optional()]));
+  return z.object({ MODE: oneOf(modes).default("mono"), ...sharedVariables, ...databaseUrls });
+}
 
 /** Rules between variables; each issue is reported on the variable to change. */
 function checkCombinations(env: Environment, context: z.RefinementCtx): void {
@@ -236,36 +204,28 @@ function checkCombinations(env: Environment, context: z.RefinementCtx): void {
   // checks, a token it issued for another application (or by another of its issuers) would pass.
   if (env.JWT_JWKS_URL && !env.JWT_ISSUER) problem("JWT_ISSUER", "required with JWT_JWKS_URL: the iss of the identity provider's tokens");
   if (env.JWT_JWKS_URL && !env.JWT_AUDIENCE) problem("JWT_AUDIENCE", "required with JWT_JWKS_URL: the aud the identity provider puts in tokens for this service");
-  if (env.WEBSOCKET_MAX_PER_USER > env.WEBSOCKET_MAX_TOTAL) {
-    problem("WEBSOCKET_MAX_PER_USER", `expected at most WEBSOCKET_MAX_TOTAL (${env.WEBSOCKET_MAX_TOTAL})`);
-  }
   checkTracing(env, problem);
 }
 
-function resolve(env: Environment): Config {
-  const modules: ModuleName[] = env.MODE === "mono" ? ["orders", "payments"] : [env.MODE];
+function resolve(env: Environment, definitions: readonly ModuleDefinition[], moduleSettings: Record<string, unknown>): Config {
+  const modules = env.MODE === "mono" ? definitions.map((module) => module.name) : [env.MODE];
+  const only = definitions.find((module) => module.name === env.MODE);
   return {
     mode: env.MODE,
     modules,
-    port: env.PORT ?? (env.MODE === "payments" ? 8081 : 8080),
+    port: env.PORT ?? only?.defaultPort ?? 8080,
     dataDir: env.DATA_DIR,
-    databaseUrls: {
-      orders: env.ORDERS_DATABASE_URL ?? env.DATABASE_URL,
-      payments: env.PAYMENTS_DATABASE_URL ?? env.DATABASE_URL,
-    },
+    databaseUrls: Object.fromEntries(definitions.map(({ name }) => [name, env[databaseUrlVariable(name) as `${string}_DATABASE_URL`] ?? env.DATABASE_URL])),
     bus: resolveBus(env),
-    publicUrls: {
-      orders: modules.includes("orders") ? "" : null,
-      payments: modules.includes("payments") ? "" : (env.PAYMENTS_PUBLIC_URL ?? null),
-    },
+    publicUrls: Object.fromEntries(
+      definitions.map((module) => [module.name, modules.includes(module.name) ? "" : (module.publicUrl?.(moduleSettings[module.name]) ?? null)]),
+    ),
     corsOrigins: env.CORS_ORIGINS,
     auth: resolveAuth(env),
-    webSocketLimits: { perUser: env.WEBSOCKET_MAX_PER_USER, total: env.WEBSOCKET_MAX_TOTAL },
     retention: resolveRetention(env),
-    orderIntakeWindowMs: env.ORDER_INTAKE_WINDOW,
+    moduleSettings,
     queueBounds: {
       maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY ?? defaultQueueBounds.maxEventLoopDelayMs,
-      orderIntake: { maxQueue: env.ORDER_INTAKE_MAX_QUEUE ?? defaultQueueBounds.orderIntake.maxQueue, maxWaitMs: env.ORDER_INTAKE_MAX_WAIT ?? defaultQueueBounds.orderIntake.maxWaitMs },
       requests: { maxQueue: env.REQUEST_MAX_QUEUE ?? defaultQueueBounds.requests.maxQueue, maxWaitMs: env.REQUEST_MAX_WAIT ?? defaultQueueBounds.requests.maxWaitMs },
     },
     logLevel: env.LOG_LEVEL,
@@ -310,16 +270,37 @@ function resolveAuth(env: Environment): AuthConfig {
   };
 }
 
-const schema = environment.superRefine(checkCombinations).transform(resolve);
+/**
+ * Validates and resolves the environment: the shared settings, then each module's own, in the
+ * order of `modules` (the composition root's list; without it, the shared settings alone).
+ * Throws a one-line `ConfigError` on the first bad value.
+ */
+export function loadConfig(env: Record<string, string | undefined>, modules: readonly ModuleDefinition[] = []): Config {
+  const shared = environmentOf(modules);
+  const known = knownVariables(env, [shared, ...modules.map((module) => module.settings.in)]);
+  const environment = parsed(shared.superRefine(checkCombinations), known) as Environment;
+  const moduleSettings: Record<string, unknown> = {};
+  for (const module of modules) moduleSettings[module.name] = parsed(module.settings, known);
+  return resolve(environment, modules, moduleSettings);
+}
 
-/** Validates and resolves the environment; throws a one-line `ConfigError` on the first bad value. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  const known: Record<string, string | undefined> = {};
-  for (const name of Object.keys(environment.shape)) {
+/** The name of every variable `loadConfig(env, modules)` reads (README's settings table lists each). */
+export function settingVariables(modules: readonly ModuleDefinition[]): string[] {
+  return [environmentOf(modules), ...modules.map((module) => module.settings.in)].flatMap((schema) => Object.keys(schema.shape));
+}
+
+/** Every variable of these schemas that is set, trimmed (secrets as given); empty counts as unset. */
+function knownVariables(env: Record<string, string | undefined>, schemas: z.ZodObject[]): Record<string, string> {
+  const known: Record<string, string> = {};
+  for (const name of schemas.flatMap((schema) => Object.keys(schema.shape))) {
     const value = env[name];
     if (value === undefined || value.trim() === "") continue;
     known[name] = secretVariables.has(name) ? value : value.trim();
   }
+  return known;
+}
+
+function parsed(schema: z.ZodType, known: Record<string, string>): unknown {
   const result = schema.safeParse(known);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

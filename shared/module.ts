@@ -1,7 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { z } from "zod";
 import type { Admission } from "./admission/admission";
 import type { Bus } from "./bus/bus";
-import type { QueueBoundsSettings, RetentionSettings, WebSocketLimits } from "./config";
+import type { QueueBoundsSettings, RetentionSettings } from "./config";
 import type { Database } from "./db";
 import type { AuthPolicy } from "./http/auth";
 import type { Logger } from "./logger";
@@ -21,10 +22,6 @@ export interface ModulePorts {
   auth: AuthPolicy;
   /** How long processed rows are kept (the module's retention job deletes what is older). */
   retention: RetentionSettings;
-  /** Caps on the live WebSockets a module serves (WEBSOCKET_MAX_*); undefined: their defaults. */
-  webSocketLimits?: WebSocketLimits;
-  /** Orders' group-commit window in ms (ORDER_INTAKE_WINDOW); undefined: its default. Payments ignores it. */
-  orderIntakeWindowMs?: number;
   /**
    * The process's bounded queues: a module builds each queue in front of a shared resource here
    * (watched in /metrics and /health/ready), with the bounds below. Absent (in tests): a registry
@@ -37,6 +34,28 @@ export interface ModulePorts {
    * outbox rows. Absent or `tracingOff` when tracing is off.
    */
   tracing?: Tracing;
+}
+
+/**
+ * A module's own environment variables: a zod object of them (parsed with `shared/settings.ts`,
+ * with their defaults and the checks between them, each issue on the variable to change), piped
+ * into the settings its `create` takes. `loadConfig` composes it with the shared variables.
+ */
+export type ModuleSettingsSchema<Settings> = z.ZodPipe<z.ZodObject, z.ZodType<Settings, any>>;
+
+/**
+ * How a module describes itself to the composition root (exported from its `index.ts`): its name
+ * (MODE, `<NAME>_DATABASE_URL`, its PGlite directory), its own settings, and its door.
+ */
+export interface ModuleDefinition<Settings = unknown> {
+  readonly name: string;
+  readonly settings: ModuleSettingsSchema<Settings>;
+  /** PORT's default for a process that runs this module alone (8080 when absent). */
+  readonly defaultPort?: number;
+  /** Where a browser reaches this module when another process runs it, if its settings say. */
+  publicUrl?(settings: Settings): string | undefined;
+  /** The door: builds the module from the process's ports and its resolved settings. */
+  create(ports: ModulePorts, settings: Settings): Module;
 }
 
 /** What a module's door returns: the one thing main.ts knows about a bounded context. */

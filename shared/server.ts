@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { Admission } from "./admission/admission";
 import { EventLoopDelay } from "./admission/event-loop-delay";
 import { createBus } from "./bus";
-import type { Config, ModuleName } from "./config";
+import type { Config } from "./config";
 import { createDatabase } from "./db";
 import { authRoutes, createAuthPolicy } from "./http/auth";
 import { createApp, type ReadinessProbe } from "./http/create-app";
@@ -12,12 +12,9 @@ import { createLogger, type Logger } from "./logger";
 import type { DeadLetterStore } from "./messaging/dead-letters/dead-letter-store";
 import { deadLetterRoutes } from "./messaging/dead-letters/dead-letters.routes";
 import { Metrics } from "./metrics";
-import type { Module, ModulePorts } from "./module";
+import type { ModuleDefinition } from "./module";
 import { envelopeIdOf } from "./contracts/envelope";
 import { tracingOff } from "./tracing/tracing";
-
-/** The module doors, handed in by main.ts (shared/ never imports a module). */
-export type ModuleFactories = Record<ModuleName, (ports: ModulePorts) => Module>;
 
 export interface RunningServer {
   /** The port actually bound (differs from config.port when that is 0). */
@@ -29,9 +26,11 @@ export interface RunningServer {
 /**
  * Builds and starts one process from its configuration: a database per module (its own PGlite
  * directory, or PostgreSQL), one bus, the modules of the mode behind one app, and the HTTP server.
- * If any step fails, what was already started is stopped again before the error is rethrown.
+ * `modules` are the definitions the configuration was loaded with (main.ts hands them in: shared/
+ * never imports a module). If any step fails, what was already started is stopped again before
+ * the error is rethrown.
  */
-export async function startServer(config: Config, factories: ModuleFactories, options: { logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, modules: readonly ModuleDefinition[], options: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, traceIds: config.tracing !== undefined });
   if (config.auth.kind === "none") {
     logger.warn("AUTH=none: requests are not authenticated; any caller may act for any user (set AUTH=jwt in production)");
@@ -62,9 +61,11 @@ export async function startServer(config: Config, factories: ModuleFactories, op
     cleanups.push({ what: "tracing", run: () => tracing.shutdown() });
     const databases = [];
     for (const name of config.modules) {
+      const definition = modules.find((module) => module.name === name);
+      if (!definition) throw new Error(`no module named ${name} among ${modules.map((module) => module.name).join(", ")}`);
       const db = await createDatabase({ url: config.databaseUrls[name], dataDir: join(config.dataDir, name) });
       cleanups.push({ what: `${name} database`, run: () => db.close() });
-      databases.push({ name, db });
+      databases.push({ name, definition, db });
     }
     const metrics = new Metrics();
     // Started before the modules, so a loop made late by their start-up has settled by the first request.
@@ -88,8 +89,9 @@ export async function startServer(config: Config, factories: ModuleFactories, op
     app.route("/", authRoutes(auth));
     app.route("/", servicesRoutes(config.publicUrls));
     const deadLetterStores: DeadLetterStore[] = [];
-    for (const { name, db } of databases) {
-      const module = factories[name]({ db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, webSocketLimits: config.webSocketLimits, orderIntakeWindowMs: config.orderIntakeWindowMs, admission, queueBounds: config.queueBounds, tracing });
+    for (const { name, definition, db } of databases) {
+      const ports = { db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, admission, queueBounds: config.queueBounds, tracing };
+      const module = definition.create(ports, config.moduleSettings[name]);
       app.route("/", module.routes);
       if (module.deadLetters) deadLetterStores.push(module.deadLetters);
       await module.start();

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
-import { websocket } from "hono/bun";
 import type { Bus } from "../../shared/bus/bus";
-import { MemoryBroker } from "../../shared/bus/memory/memory-broker";
-import { MemoryBus } from "../../shared/bus/memory/memory-bus";
-import { RedisBus } from "../../shared/bus/redis-streams/redis-bus";
 import {
   newEnvelope,
   paymentProcessedTopic,
@@ -15,26 +11,16 @@ import {
   type RefundProcessedPayload,
   type RefundRequested,
 } from "../../shared/contracts";
-import { loadConfig } from "../../shared/config";
-import { createDatabase, type Database } from "../../shared/db";
-import { createAuthPolicy } from "../../shared/http/auth";
-import { createApp } from "../../shared/http/create-app";
-import { createLogger } from "../../shared/logger";
-import { Metrics } from "../../shared/metrics";
-import type { Module } from "../../shared/module";
+import type { Database } from "../../shared/db";
 import { eventually } from "../../shared/testing/eventually";
-import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { startModuleUnderTest, type ModuleUnderTest } from "../../shared/testing/module-under-test";
 import type { OrdersDatabase } from "./db/orders.tables";
-import { createOrdersModule } from "./index";
+import { ordersModule } from "./index";
 
 /**
  * POST /api/orders/{id}/cancel and the refund answers, with the test playing Payments: it reads
  * `refund-requested` and publishes `payment-processed` and `refund-processed` itself.
  */
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const retryPolicy = { maxAttempts: 3, baseBackoffMs: 10, maxBackoffMs: 50 };
-const logger = createLogger({ level: "error" });
 
 interface OrderBody {
   id: string;
@@ -46,38 +32,20 @@ interface OrderBody {
 
 for (const busKind of ["memory", "redis"] as const) {
   describe(`cancelling orders over the ${busKind} bus, on PostgreSQL`, () => {
-    const namespace = `gozon-test-${randomUUID().slice(0, 8)}:`;
-    let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
+    let orders: ModuleUnderTest<OrdersDatabase>;
     let database: Database<OrdersDatabase>;
     let bus: Bus;
-    let module: Module;
-    let server: ReturnType<typeof Bun.serve>;
     const refundRequests: RefundRequested[] = [];
 
     beforeAll(async () => {
-      testDatabase = await createTestDatabase();
-      database = await createDatabase<OrdersDatabase>({ url: testDatabase.url, dataDir: "" });
-      bus = busKind === "memory"
-        ? new MemoryBus({ broker: new MemoryBroker(), retryPolicy })
-        : new RedisBus({ url: redisUrl, prefix: namespace, leaseMs: 1_000, blockMs: 200, retryPolicy });
-      module = createOrdersModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention });
-      await module.start();
-      const app = createApp({ logger });
-      app.route("/", module.routes);
-      server = Bun.serve({ port: 0, fetch: app.fetch, websocket });
+      orders = await startModuleUnderTest<OrdersDatabase>(ordersModule, { bus: busKind, serve: true });
+      ({ database, bus } = orders);
       await bus.subscribe(refundRequestedTopic, "test-payments", async (m) => void refundRequests.push(JSON.parse(m.value)));
     });
 
-    afterAll(async () => {
-      await server.stop(true);
-      await module.stop();
-      await bus.close();
-      await database.close();
-      await testDatabase.drop();
-      if (busKind === "redis") await deleteRedisKeys(namespace);
-    });
+    afterAll(() => orders.stop());
 
-    const url = (path: string) => new URL(path, server.url).toString();
+    const url = (path: string) => orders.url(path);
     const post = (path: string, body?: unknown, headers: Record<string, string> = {}) =>
       fetch(url(path), { method: "POST", ...(body === undefined ? {} : { body: JSON.stringify(body) }), headers: { "content-type": "application/json", ...headers } });
     const getOrder = async (id: string) => (await (await fetch(url(`/api/orders/${id}`))).json()) as OrderBody;

@@ -9,7 +9,7 @@ import {
 import { requestGate } from "../../shared/admission/request-gate";
 import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
-import type { Module, ModulePorts } from "../../shared/module";
+import type { Module, ModuleDefinition, ModulePorts } from "../../shared/module";
 import { paymentPendingChanges, paymentPendingEffects } from "./application/mark-payment-pending";
 import { recordRefundResults } from "./application/record-refund-results";
 import { orderSubject } from "./db/dead-letter-subjects";
@@ -22,6 +22,7 @@ import { mountLiveRoutes } from "./live/live.routes";
 import { OrderUpdatesHub } from "./live/order-updates-hub";
 import { publishOrderUpdates } from "./live/order-updates";
 import { OrderIntake } from "./application/order-intake";
+import { ordersSettings, type OrdersSettings } from "./orders.settings";
 
 /** The consumer group of the Orders context on `payment-processed` and `refund-processed`. */
 export const ordersGroup = "orders";
@@ -31,10 +32,16 @@ export const ordersGroup = "orders";
  * (and marks orders PaymentPending), the consumers of payment results and of refund results, and
  * the live status page.
  */
-export function createOrdersModule(ports: ModulePorts): Module {
+export const ordersModule: ModuleDefinition<OrdersSettings> = {
+  name: "orders",
+  settings: ordersSettings,
+  create: createOrdersModule,
+};
+
+function createOrdersModule(ports: ModulePorts, settings: OrdersSettings): Module {
   const db = ports.db.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
   const logger = ports.logger.child({ module: "orders" });
-  const hub = new OrderUpdatesHub(ports.bus, logger, ports.tracing, ports.webSocketLimits);
+  const hub = new OrderUpdatesHub(ports.bus, logger, ports.tracing, settings.webSocketLimits);
   const messaging = new MessagingEndpoint({
     ports: { ...ports, logger },
     module: "orders",
@@ -68,9 +75,9 @@ export function createOrdersModule(ports: ModulePorts): Module {
   });
   const intake = new OrderIntake(db, {
     relay: messaging.relay,
-    intervalMs: ports.orderIntakeWindowMs,
+    intervalMs: settings.intakeWindowMs,
     admission: ports.admission,
-    bounds: ports.queueBounds?.orderIntake,
+    bounds: settings.intakeBounds,
   });
   ports.metrics.watchSockets(() => hub.connections);
   const routes = new OpenAPIHono();

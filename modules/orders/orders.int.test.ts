@@ -1,31 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { websocket } from "hono/bun";
 import type { Bus } from "../../shared/bus/bus";
-import { MemoryBroker } from "../../shared/bus/memory/memory-broker";
-import { MemoryBus } from "../../shared/bus/memory/memory-bus";
-import { RedisBus } from "../../shared/bus/redis-streams/redis-bus";
 import { newEnvelope, orderCreatedTopic, paymentProcessedTopic, type OrderCreated, type PaymentProcessedPayload } from "../../shared/contracts";
-import { createDatabase, type Database } from "../../shared/db";
-import { loadConfig } from "../../shared/config";
-import { createAuthPolicy } from "../../shared/http/auth";
-import { createApp } from "../../shared/http/create-app";
-import { createLogger } from "../../shared/logger";
-import { Metrics } from "../../shared/metrics";
-import type { Module } from "../../shared/module";
+import type { Database } from "../../shared/db";
 import { eventually } from "../../shared/testing/eventually";
-import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { startModuleUnderTest, type ModuleUnderTest } from "../../shared/testing/module-under-test";
 import type { OrdersDatabase } from "./db/orders.tables";
-import { createOrdersModule } from "./index";
-
-/** The retention windows of an unconfigured process. */
-const defaultRetention = loadConfig({}).retention;
-
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const retryPolicy = { maxAttempts: 3, baseBackoffMs: 10, maxBackoffMs: 50 };
-const logger = createLogger({ level: "error" });
+import { ordersModule } from "./index";
 
 interface OrderBody {
   id: string;
@@ -38,39 +20,20 @@ interface OrderBody {
 
 for (const busKind of ["memory", "redis"] as const) {
   describe(`orders over the ${busKind} bus, on PostgreSQL`, () => {
-    const namespace = `gozon-test-${randomUUID().slice(0, 8)}:`;
-    const broker = new MemoryBroker();
-    let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
+    let orders: ModuleUnderTest<OrdersDatabase>;
     let database: Database<OrdersDatabase>;
     let bus: Bus;
-    let module: Module;
-    let server: ReturnType<typeof Bun.serve>;
     const orderCreated: OrderCreated[] = [];
 
     beforeAll(async () => {
-      testDatabase = await createTestDatabase();
-      database = await createDatabase<OrdersDatabase>({ url: testDatabase.url, dataDir: "" });
-      bus = busKind === "memory"
-        ? new MemoryBus({ broker, retryPolicy })
-        : new RedisBus({ url: redisUrl, prefix: namespace, leaseMs: 1_000, blockMs: 200, retryPolicy });
-      module = createOrdersModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: defaultRetention });
-      await module.start();
-      const app = createApp({ logger });
-      app.route("/", module.routes);
-      server = Bun.serve({ port: 0, fetch: app.fetch, websocket });
+      orders = await startModuleUnderTest<OrdersDatabase>(ordersModule, { bus: busKind, serve: true });
+      ({ database, bus } = orders);
       await bus.subscribe(orderCreatedTopic, "test-payments", async (m) => void orderCreated.push(JSON.parse(m.value)));
     });
 
-    afterAll(async () => {
-      await server.stop(true);
-      await module.stop();
-      await bus.close();
-      await database.close();
-      await testDatabase.drop();
-      if (busKind === "redis") await deleteRedisKeys(namespace);
-    });
+    afterAll(() => orders.stop());
 
-    const url = (path: string) => new URL(path, server.url).toString();
+    const url = (path: string) => orders.url(path);
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(url(path), { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers } });
     const getOrder = async (id: string) => (await (await fetch(url(`/api/orders/${id}`))).json()) as OrderBody;

@@ -14,11 +14,12 @@ import type { Module } from "../../shared/module";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import type { OrdersDatabase } from "./db/orders.tables";
-import { createOrdersModule } from "./index";
+import { ordersModule } from "./index";
 
 const logger = createLogger({ level: "error" });
 /** Small queues, and no wait bound within a test's time: only the count refuses. */
-const queueBounds = { maxEventLoopDelayMs: 10_000, orderIntake: { maxQueue: 3, maxWaitMs: 60_000 }, requests: { maxQueue: 2, maxWaitMs: 60_000 } };
+const queueBounds = { maxEventLoopDelayMs: 10_000, requests: { maxQueue: 2, maxWaitMs: 60_000 } };
+const settings = ordersModule.settings.parse({ ORDER_INTAKE_MAX_QUEUE: "3", ORDER_INTAKE_MAX_WAIT: "60s" });
 
 describe("orders under overload (PostgreSQL)", () => {
   let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -36,7 +37,7 @@ describe("orders under overload (PostgreSQL)", () => {
     const metrics = new Metrics();
     metrics.watchQueues(() => admission.states());
     const ports = { db: database, bus, logger, metrics, auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention, admission, queueBounds };
-    module = createOrdersModule(ports);
+    module = ordersModule.create(ports, settings);
     await module.start();
     const app = createApp({ logger, metrics, admission });
     app.route("/", module.routes);

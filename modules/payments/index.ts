@@ -9,7 +9,7 @@ import {
 import { requestGate } from "../../shared/admission/request-gate";
 import { idempotencyKeysRetention } from "../../shared/http/idempotency.tables";
 import { inboxConsumer, MessagingEndpoint } from "../../shared/messaging/messaging-endpoint";
-import type { Module, ModulePorts } from "../../shared/module";
+import type { Module, ModuleDefinition, ModulePorts } from "../../shared/module";
 import { answerRefundRequests } from "./application/refund-orders";
 import { paymentsSchema } from "./db/accounts.repository";
 import { orderSubject } from "./db/dead-letter-subjects";
@@ -17,6 +17,7 @@ import { payOrdersEffects } from "./db/pay-orders.statement";
 import { migratePayments } from "./db/migrate-payments";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { accountsRoutes } from "./http/accounts.routes";
+import { paymentsSettings, type PaymentsSettings } from "./payments.settings";
 
 /** The consumer group of the Payments context on `order-created` and `refund-requested`. */
 export const paymentsGroup = "payments";
@@ -27,7 +28,15 @@ export const paymentsGroup = "payments";
  * that answers refund requests: each cancelled order's debit credited back once, or the order
  * never debited (`db/functions/refund_orders.sql` says how).
  */
-export function createPaymentsModule(ports: ModulePorts): Module {
+export const paymentsModule: ModuleDefinition<PaymentsSettings> = {
+  name: "payments",
+  settings: paymentsSettings,
+  defaultPort: 8081,
+  publicUrl: (settings) => settings.publicUrl,
+  create: createPaymentsModule,
+};
+
+function createPaymentsModule(ports: ModulePorts): Module {
   const db = ports.db.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
   const logger = ports.logger.child({ module: "payments" });
   // Results and refund answers are written for delivery at commit: the consumer publishes them as

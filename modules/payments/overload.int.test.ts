@@ -14,7 +14,7 @@ import type { Module } from "../../shared/module";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import type { PaymentsDatabase } from "./db/payments.tables";
-import { createPaymentsModule } from "./index";
+import { paymentsModule } from "./index";
 
 const logger = createLogger({ level: "error" });
 
@@ -35,7 +35,7 @@ describe("payments under overload (PostgreSQL)", () => {
     // A request queue of two, and no wait bound within the test's time: only the count refuses.
     const queueBounds = { ...defaultQueueBounds, requests: { maxQueue: 2, maxWaitMs: 60_000 } };
     const ports = { db: database, bus, logger, metrics, auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention, admission, queueBounds };
-    module = createPaymentsModule(ports);
+    module = paymentsModule.create(ports, paymentsModule.settings.parse({}));
     await module.start();
     const app = createApp({ logger, metrics, admission });
     app.route("/", module.routes);

@@ -2,58 +2,31 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { deadLetterTopic, type Bus, type Delivery } from "../../shared/bus/bus";
-import { MemoryBroker } from "../../shared/bus/memory/memory-broker";
-import { MemoryBus } from "../../shared/bus/memory/memory-bus";
-import { RedisBus } from "../../shared/bus/redis-streams/redis-bus";
 import { newEnvelope, orderCreatedTopic, paymentProcessedEnvelope, paymentProcessedTopic, type PaymentProcessed } from "../../shared/contracts";
-import { createDatabase, type Database } from "../../shared/db";
-import { loadConfig } from "../../shared/config";
-import { createAuthPolicy } from "../../shared/http/auth";
-import { createApp } from "../../shared/http/create-app";
-import { createLogger } from "../../shared/logger";
-import { Metrics } from "../../shared/metrics";
-import type { Module } from "../../shared/module";
+import type { Database } from "../../shared/db";
 import { refusingPublish } from "../../shared/testing/refusing-bus";
 import { eventually } from "../../shared/testing/eventually";
-import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { startModuleUnderTest, type ModuleUnderTest } from "../../shared/testing/module-under-test";
 import { consumerStatement, runConsumerStatement } from "../../shared/messaging/inbox";
 import { debitOrders } from "./db/debit-orders.test-helper";
 import { payOrdersEffects } from "./db/pay-orders.statement";
 import type { PaymentsDatabase } from "./db/payments.tables";
-import { createPaymentsModule } from "./index";
-
-/** The retention windows of an unconfigured process. */
-const defaultRetention = loadConfig({}).retention;
-
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const retryPolicy = { maxAttempts: 3, baseBackoffMs: 10, maxBackoffMs: 50 };
-const logger = createLogger({ level: "error" });
+import { paymentsModule } from "./index";
 
 for (const busKind of ["memory", "redis"] as const) {
   describe(`payments over the ${busKind} bus, on PostgreSQL`, () => {
-    const namespace = `gozon-test-${randomUUID().slice(0, 8)}:`;
-    const newBus = (): Bus =>
-      busKind === "memory" ? new MemoryBus({ broker: memoryBroker, retryPolicy }) : new RedisBus({ url: redisUrl, prefix: namespace, leaseMs: 1_000, blockMs: 200, retryPolicy });
-    const memoryBroker = new MemoryBroker();
-    let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
+    let paymentsUnderTest: ModuleUnderTest<PaymentsDatabase>;
     let database: Database<PaymentsDatabase>;
     let bus: Bus;
-    let module: Module;
-    let app: ReturnType<typeof createApp>;
+    let app: ModuleUnderTest<PaymentsDatabase>["app"];
     const results: PaymentProcessed[] = [];
     /** The headers each payment-processed message was published with, by message id. */
     const resultHeaders = new Map<string, Record<string, string>>();
     const deadLetters: Delivery[] = [];
 
     beforeAll(async () => {
-      testDatabase = await createTestDatabase();
-      database = await createDatabase<PaymentsDatabase>({ url: testDatabase.url, dataDir: "" });
-      bus = newBus();
-      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: defaultRetention });
-      await module.start();
-      app = createApp({ logger });
-      app.route("/", module.routes);
+      paymentsUnderTest = await startModuleUnderTest<PaymentsDatabase>(paymentsModule, { bus: busKind });
+      ({ database, bus, app } = paymentsUnderTest);
       await bus.subscribe(paymentProcessedTopic, "test-observer", async (m) => {
         const result = JSON.parse(m.value) as PaymentProcessed;
         results.push(result);
@@ -62,13 +35,7 @@ for (const busKind of ["memory", "redis"] as const) {
       await bus.subscribe(deadLetterTopic(orderCreatedTopic), "test-observer", async (m) => void deadLetters.push(m));
     });
 
-    afterAll(async () => {
-      await module.stop();
-      await bus.close();
-      await database.close();
-      await testDatabase.drop();
-      if (busKind === "redis") await deleteRedisKeys(namespace);
-    });
+    afterAll(() => paymentsUnderTest.stop());
 
     const payments = () => database.kysely.withSchema("payments") as Kysely<PaymentsDatabase>;
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -240,18 +207,15 @@ for (const busKind of ["memory", "redis"] as const) {
 
     test("a crash between the debit's commit and the publish loses nothing: the relay publishes on restart", async () => {
       const userId = await accountWith(50);
-      await module.stop();
-      const crashed = createPaymentsModule({ db: database, bus: refusingPublish(bus, paymentProcessedTopic), logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: defaultRetention });
-      await crashed.start();
+      // The module restarted on a bus that refuses its results: as if it crashed after each commit.
+      await paymentsUnderTest.restart({ bus: refusingPublish(bus, paymentProcessedTopic) });
       const created = order(userId, 2_000);
       await publishOrders([created]);
       // The debit commits with its outbox row, but the result cannot be published.
       await eventually(async () => (await balanceOf(userId)) === 3_000, 10_000, "the debit");
       expect(resultsFor(created.payload.orderId)).toHaveLength(0);
-      await crashed.stop();
 
-      module = createPaymentsModule({ db: database, bus, logger, metrics: new Metrics(), auth: createAuthPolicy({ kind: "none" }), retention: defaultRetention });
-      await module.start();
+      await paymentsUnderTest.restart();
       await eventually(() => resultsFor(created.payload.orderId).length === 1, 10_000, "the result after restart");
       expect(resultsFor(created.payload.orderId)[0]!.payload).toMatchObject({ status: "completed", balance: 3_000 });
       expect((await ledgerOf(userId)).filter((row) => row.kind === "debit")).toHaveLength(1);

@@ -3,8 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { sign } from "hono/jwt";
 import postgres from "postgres";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
@@ -30,8 +29,8 @@ afterAll(async () => {
 async function startSystem(env: Record<string, string>): Promise<{ url: string; databaseUrl: string }> {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
-  const config = loadConfig({ PORT: "0", DATABASE_URL: database.url, AUTH: "jwt", ...env });
-  const server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, {
+  const config = loadConfig({ PORT: "0", DATABASE_URL: database.url, AUTH: "jwt", ...env }, allModules);
+  const server = await startServer(config, allModules, {
     logger: createLogger({ level: "error" }),
   });
   cleanups.push(() => server.stop());

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { sql, type Kysely } from "kysely";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { loadConfig } from "../../shared/config";
 import { createDatabase, type Database } from "../../shared/db";
 import { maxApiBodyBytes } from "../../shared/http/create-app";
@@ -34,7 +33,7 @@ let knownOrder: string;
 beforeAll(async () => {
   const database = await createTestDatabase();
   drop = database.drop;
-  server = await startServer(loadConfig({ PORT: "0", DATABASE_URL: database.url }), { orders: createOrdersModule, payments: createPaymentsModule }, {
+  server = await startServer(loadConfig({ PORT: "0", DATABASE_URL: database.url }, allModules), allModules, {
     logger: createLogger({ level: "warn", write: (line) => logLines.push(JSON.parse(line)) }),
   });
   baseUrl = `http://127.0.0.1:${server.port}`;

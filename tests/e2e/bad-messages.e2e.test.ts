@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { sql, type RawBuilder } from "kysely";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { createBus, deadLetterTopic, type Bus, type Delivery } from "../../shared/bus";
 import { loadConfig } from "../../shared/config";
 import { maxEnvelopeBytes, newEnvelope, orderCreatedTopic, paymentProcessedTopic, refundProcessedTopic, refundRequestedTopic } from "../../shared/contracts";
@@ -12,7 +11,7 @@ import { createLogger } from "../../shared/logger";
 import { startServer, type RunningServer } from "../../shared/server";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisUrl } from "../../shared/testing/redis";
 import { openAccount } from "../support/walkthrough";
 
 /**
@@ -22,7 +21,6 @@ import { openAccount } from "../support/walkthrough";
  * `<topic>.dlq` once, nothing may be written for it, and the valid ones behind it (same key, so
  * same partition, in order) must still be applied.
  */
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
 /** Generated bad messages per topic, besides the fixed cases. */
 const generated = 40;
@@ -38,14 +36,14 @@ const logLines: string[] = [];
 beforeAll(async () => {
   const database = await createTestDatabase();
   drop = database.drop;
-  const config = loadConfig({ PORT: "0", DATABASE_URL: database.url, BUS: "redis", REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
+  const config = loadConfig({ PORT: "0", DATABASE_URL: database.url, BUS: "redis", REDIS_URL: testRedisUrl, REDIS_PREFIX: prefix }, allModules);
   // Each dead letter is logged as an error; kept here rather than printed.
   const logger = createLogger({ level: "warn", write: (line) => void logLines.push(line) });
-  server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, { logger });
+  server = await startServer(config, allModules, { logger });
   baseUrl = `http://127.0.0.1:${server.port}`;
   direct = await createDatabase<any>({ url: database.url, dataDir: "", maxConnections: 2 });
   // The test's own member of the system's bus: it publishes the poison and watches the dead letters.
-  bus = await createBus({ kind: "redis", url: redisUrl, prefix });
+  bus = await createBus({ kind: "redis", url: testRedisUrl, prefix });
   for (const topic of [orderCreatedTopic, paymentProcessedTopic, refundRequestedTopic, refundProcessedTopic]) {
     await bus.subscribe(deadLetterTopic(topic), "bad-messages-test", async (message) => void deadLetters.push(message));
   }
@@ -56,7 +54,7 @@ afterAll(async () => {
   await server?.stop();
   await direct?.close();
   await drop?.();
-  await deleteRedisKeys(prefix, redisUrl);
+  await deleteRedisKeys(prefix, testRedisUrl);
 }, 30_000);
 
 interface BadMessage {

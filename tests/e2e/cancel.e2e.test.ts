@@ -6,13 +6,13 @@ import { eventually } from "../../shared/testing/eventually";
 import { checkInvariants } from "../support/invariants";
 import { settle, startHarness, type Harness } from "../support/split-harness";
 import { openAccount, placeOrder, watchOrders } from "../support/walkthrough";
+import { testRedisUrl } from "../../shared/testing/redis";
 
 /**
  * Cancelling orders on the real thing: split mode, two processes over Redis, a
  * PostgreSQL database each. A cancel races its order's payment across both processes, through a
  * kill -9 and redeliveries; each order must end with the customer's money, exactly once.
  */
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => console.error("cleanup failed:", error));
@@ -20,7 +20,7 @@ afterAll(async () => {
 
 let harness: Harness;
 beforeAll(async () => {
-  harness = await startHarness(redisUrl, (cleanup) => cleanups.push(cleanup));
+  harness = await startHarness(testRedisUrl, (cleanup) => cleanups.push(cleanup));
 }, 60_000);
 
 const randomInt = (from: number, to: number) => from + Math.floor(Math.random() * (to - from + 1));

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer, type RunningServer } from "../../shared/server";
@@ -41,8 +40,8 @@ beforeAll(async () => {
     PORT: "0",
     ORDERS_DATABASE_URL: proxies.orders.url(database.url),
     PAYMENTS_DATABASE_URL: proxies.payments.url(database.url),
-  });
-  server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, {
+  }, allModules);
+  server = await startServer(config, allModules, {
     logger: createLogger({ level: "warn", write: (line) => logLines.push(JSON.parse(line)) }),
   });
   baseUrl = `http://127.0.0.1:${server.port}`;

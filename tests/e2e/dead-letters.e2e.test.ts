@@ -12,6 +12,7 @@ import { checkInvariants, openModuleDatabases, statusesOf, type ModuleDatabases 
 import { SplitSystem } from "../support/split-system";
 import { openAccount, placeOrder } from "../support/walkthrough";
 import type { DeadLetterItem } from "../../scripts/dlq/format";
+import { testRedisUrl } from "../../shared/testing/redis";
 
 /**
  * Dead letters on the real thing: the split system (two processes, a PostgreSQL database each,
@@ -19,7 +20,6 @@ import type { DeadLetterItem } from "../../scripts/dlq/format";
  * refuses one user's debits), the dead letter seen, re-driven and discarded through `bun run dlq`
  * against the running payments process, and the recorder killed with -9 mid-recording.
  */
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const root = join(import.meta.dir, "../..");
 const cleanups: (() => Promise<unknown>)[] = [];
 let system: SplitSystem;
@@ -27,11 +27,11 @@ let databases: ModuleDatabases;
 let redis: Redis;
 
 beforeAll(async () => {
-  system = await SplitSystem.start(redisUrl);
+  system = await SplitSystem.start(testRedisUrl);
   cleanups.push(() => system.cleanup());
   databases = await openModuleDatabases(system.databaseUrls);
   cleanups.push(() => databases.close());
-  redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 1 });
   redis.on("error", () => {});
   cleanups.push(async () => redis.disconnect());
 }, 60_000);

@@ -1,17 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisUrl } from "../../shared/testing/redis";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
 import { openAccount, placeOrder, watchOrders } from "../support/walkthrough";
 
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -46,8 +44,8 @@ describe("the whole flow", () => {
   test("in mono mode, in one process: both APIs in one document, the walkthrough completes", async () => {
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
-    const config = loadConfig({ PORT: "0", DATABASE_URL: database.url });
-    const server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, {
+    const config = loadConfig({ PORT: "0", DATABASE_URL: database.url }, allModules);
+    const server = await startServer(config, allModules, {
       logger: createLogger({ level: "error" }),
     });
     cleanups.push(() => server.stop());
@@ -66,7 +64,7 @@ describe("the whole flow", () => {
         MODE: mode,
         DATABASE_URL: databases[mode]!,
         BUS: "redis",
-        REDIS_URL: redisUrl,
+        REDIS_URL: testRedisUrl,
         REDIS_PREFIX: prefix,
       });
       processes[mode] = started;
@@ -80,7 +78,7 @@ describe("the whole flow", () => {
         cleanups.push(() => database.drop());
         databases[mode] = database.url;
       }
-      cleanups.push(() => deleteRedisKeys(prefix, redisUrl));
+      cleanups.push(() => deleteRedisKeys(prefix, testRedisUrl));
       const [ordersUrl, paymentsUrl] = await Promise.all([start("orders"), start("payments")]);
       expect(await documentedPaths(ordersUrl)).toEqual(["/api/orders", "/api/orders/{id}", "/api/orders/{id}/cancel"]);
       expect((await documentedPaths(paymentsUrl)).every((path) => path.startsWith("/api/accounts"))).toBe(true);

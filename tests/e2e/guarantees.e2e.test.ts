@@ -7,13 +7,13 @@ import { startLoad, type LoadProgress } from "../support/order-load";
 import { PrivateRedis } from "../support/private-redis";
 import { settle, startHarness as startSplitHarness, type Harness } from "../support/split-harness";
 import { openAccount } from "../support/walkthrough";
+import { testRedisUrl } from "../../shared/testing/redis";
 
 /**
  * The delivery and payment guarantees (docs/architecture.md#flow) proved on the real thing: two processes (MODE=orders, MODE=payments), each on a
  * fresh PostgreSQL database, over Redis. Every scenario ends with the invariants checked straight
  * against both databases, and prints one line of numbers.
  */
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => console.error("cleanup failed:", error));
@@ -44,7 +44,7 @@ const loadNumbers = (load: LoadProgress) => ({
 describe("guarantees of the split system (real processes, PostgreSQL, Redis)", () => {
   let harness: Harness;
   beforeAll(async () => {
-    harness = await startHarness(redisUrl);
+    harness = await startHarness(testRedisUrl);
   }, 60_000);
 
   test("crash: kill -9 payments twice and orders once mid-flow; every accepted order ends terminal, paid at most once", async () => {

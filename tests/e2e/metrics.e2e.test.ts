@@ -1,6 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
@@ -29,8 +28,8 @@ test("/metrics is Prometheus text whose counters move when orders flow and are c
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
   const server = await startServer(
-    loadConfig({ PORT: "0", DATABASE_URL: database.url }),
-    { orders: createOrdersModule, payments: createPaymentsModule },
+    loadConfig({ PORT: "0", DATABASE_URL: database.url }, allModules),
+    allModules,
     { logger: createLogger({ level: "error" }) },
   );
   cleanups.push(() => server.stop());

@@ -9,6 +9,7 @@ import { BusStreams } from "../support/bus-streams";
 import { checkInvariants, openModuleDatabases, pendingOrders, type ModuleDatabases } from "../support/invariants";
 import { SplitSystem } from "../support/split-system";
 import { json, openAccount, placeOrder } from "../support/walkthrough";
+import { testRedisUrl } from "../../shared/testing/redis";
 
 /**
  * Retention on the real thing, with windows of seconds: processed rows go after their
@@ -16,7 +17,6 @@ import { json, openAccount, placeOrder } from "../support/walkthrough";
  * after the windows changes no balance, ledger row or status (the inbox has forgotten them; the
  * unique debit, the recorded decline and forward-only statuses still hold).
  */
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const window = "3s";
 const cleanups: (() => Promise<unknown>)[] = [];
 let system: SplitSystem;
@@ -27,7 +27,7 @@ let streams: BusStreams;
 const seen: Record<string, { key: string; value: string }[]> = { [orderCreatedTopic]: [], [paymentProcessedTopic]: [] };
 
 beforeAll(async () => {
-  system = await SplitSystem.start(redisUrl, {
+  system = await SplitSystem.start(testRedisUrl, {
     INBOX_RETENTION: window,
     IDEMPOTENCY_KEY_RETENTION: window,
     OUTBOX_RETENTION: window,
@@ -36,12 +36,12 @@ beforeAll(async () => {
   cleanups.push(() => system.cleanup());
   databases = await openModuleDatabases(system.databaseUrls);
   cleanups.push(() => databases.close());
-  observer = new RedisBus({ url: redisUrl, prefix: system.prefix });
+  observer = new RedisBus({ url: testRedisUrl, prefix: system.prefix });
   cleanups.push(() => observer.close());
   for (const topic of [orderCreatedTopic, paymentProcessedTopic]) {
     await observer.subscribe(topic, "retention-test", async (message) => void seen[topic]!.push({ key: message.key, value: message.value }));
   }
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 1 });
   redis.on("error", () => {});
   cleanups.push(async () => redis.disconnect());
   streams = new BusStreams(redis, system.prefix);

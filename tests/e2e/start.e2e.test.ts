@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisUrl } from "../../shared/testing/redis";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -82,7 +82,7 @@ describe("the process", () => {
       cleanups.push(() => database.drop());
       const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
       cleanups.push(() => deleteRedisKeys(prefix));
-      const started = await start({ DATABASE_URL: database.url, BUS: "redis", REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: prefix });
+      const started = await start({ DATABASE_URL: database.url, BUS: "redis", REDIS_URL: testRedisUrl, REDIS_PREFIX: prefix });
       const baseUrl = await started.listening();
       expect(started.output.stdout).toContain("(mode=mono, bus=redis, db=postgres)");
 

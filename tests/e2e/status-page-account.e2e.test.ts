@@ -4,8 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
@@ -28,8 +27,8 @@ let split: { orders: string; payments: string; ordersUntold: string; ordersNotAl
 async function start(env: Record<string, string>): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), "gozon-account-page-"));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const config = loadConfig({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "error", ...env });
-  const server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, { logger: createLogger({ level: "error" }) });
+  const config = loadConfig({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "error", ...env }, allModules);
+  const server = await startServer(config, allModules, { logger: createLogger({ level: "error" }) });
   cleanups.push(() => server.stop());
   return `http://127.0.0.1:${server.port}`;
 }

@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sign } from "hono/jwt";
 import type { Browser, BrowserContextOptions, Page } from "playwright-core";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
@@ -25,8 +24,8 @@ let browser: Browser;
 async function startSystem(env: Record<string, string>): Promise<string> {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
-  const config = loadConfig({ MODE: "mono", PORT: "0", DATABASE_URL: database.url, BUS: "memory", LOG_LEVEL: "error", ...env });
-  const server = await startServer(config, { orders: createOrdersModule, payments: createPaymentsModule }, { logger: createLogger({ level: "error" }) });
+  const config = loadConfig({ MODE: "mono", PORT: "0", DATABASE_URL: database.url, BUS: "memory", LOG_LEVEL: "error", ...env }, allModules);
+  const server = await startServer(config, allModules, { logger: createLogger({ level: "error" }) });
   cleanups.push(() => server.stop());
   return `http://127.0.0.1:${server.port}`;
 }

@@ -3,8 +3,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { createOrdersModule } from "../../modules/orders/index";
-import { createPaymentsModule } from "../../modules/payments/index";
+import { allModules } from "../support/all-modules";
 import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer, type RunningServer } from "../../shared/server";
@@ -30,10 +29,10 @@ beforeAll(async () => {
   cleanups.push(() => database.drop());
   const dataDir = await mkdtemp(join(tmpdir(), "gozon-status-page-data-"));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const config = loadConfig({ MODE: "mono", PORT: "0", DATA_DIR: dataDir, DATABASE_URL: database.url, BUS: "memory", LOG_LEVEL: "error" });
+  const config = loadConfig({ MODE: "mono", PORT: "0", DATA_DIR: dataDir, DATABASE_URL: database.url, BUS: "memory", LOG_LEVEL: "error" }, allModules);
   const server: RunningServer = await startServer(
     config,
-    { orders: createOrdersModule, payments: createPaymentsModule },
+    allModules,
     { logger: createLogger({ level: "error" }) },
   );
   cleanups.push(() => server.stop());

@@ -10,8 +10,8 @@ import { OtlpReceiver, spanKind, type ReceivedSpan } from "../support/otlp-recei
 import { SplitSystem } from "../support/split-system";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
 import { openAccount, placeOrder, watchOrders } from "../support/walkthrough";
+import { testRedisUrl } from "../../shared/testing/redis";
 
-const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -117,7 +117,7 @@ describe("one trace per order", () => {
     async () => {
       const receiver = OtlpReceiver.start();
       cleanups.push(async () => receiver.stop());
-      const system = await SplitSystem.start(redisUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...quickExport });
+      const system = await SplitSystem.start(testRedisUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...quickExport });
       cleanups.push(() => system.cleanup());
 
       const userId = await openAccount(system.urls.payments, 1000);
@@ -191,11 +191,11 @@ describe("every line logged about a message carries its trace context", () => {
     async () => {
       const receiver = OtlpReceiver.start();
       cleanups.push(async () => receiver.stop());
-      const system = await SplitSystem.start(redisUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...quickExport, LOG_LEVEL: "debug" });
+      const system = await SplitSystem.start(testRedisUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...quickExport, LOG_LEVEL: "debug" });
       cleanups.push(() => system.cleanup());
       const payments = postgres(system.databaseUrls.payments, { max: 1, onnotice: () => {} });
       cleanups.push(() => payments.end());
-      const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+      const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 1 });
       redis.on("error", () => {});
       cleanups.push(async () => redis.disconnect());
       const streams = new BusStreams(redis, system.prefix);

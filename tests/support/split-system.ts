@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
+import { deleteRedisKeys } from "../../shared/testing/redis";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { startProcess, type SystemProcess } from "./system-process";
 
@@ -165,27 +165,10 @@ export class SplitSystem {
     }
     for (const { process } of this.#exited) await process.cleanup();
     for (const drop of this.#drops.splice(0)) await drop();
-    await deleteKeys(this.redisUrl, this.prefix);
+    await deleteRedisKeys(this.prefix, this.redisUrl);
   }
 }
 
 function zeroCounters(): MessageCounters {
   return { consumed: 0, duplicatesSkipped: 0, retries: 0, deadLettered: 0 };
-}
-
-/** Deletes every key under `prefix` (SCAN, never KEYS, so a shared Redis is not blocked). */
-export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1_000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
-  }
 }

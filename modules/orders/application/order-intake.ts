@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Admission } from "../../../shared/admission/admission";
-import { defaultQueueBounds } from "../../../shared/config";
+import { orderIntakeBoundsDefaults } from "../orders.settings";
 import { BoundedQueue, type QueueBounds } from "../../../shared/admission/bounded-queue";
 import { RequestAbandonedError } from "../../../shared/admission/overloaded-error";
 import { isDatabaseUnavailable } from "../../../shared/db/unavailable";
@@ -80,7 +80,7 @@ export class OrderIntake {
     this.#maxInFlight = options.maxInFlight ?? 2;
     this.#relay = options.relay;
     this.#intervalMs = options.intervalMs ?? 25;
-    const bounds = options.bounds ?? defaultQueueBounds.orderIntake;
+    const bounds = options.bounds ?? orderIntakeBoundsDefaults;
     const hooks = {
       abandoned: (waiting: Waiting) => {
         waiting.reject(new RequestAbandonedError(orderIntakeQueue));

@@ -2,7 +2,7 @@ import type { Bus, Subscription } from "../../../shared/bus/bus";
 import { parseEnvelope } from "../../../shared/messaging/inbox";
 import type { Logger } from "../../../shared/logger";
 import { tracingOff, type Tracing } from "../../../shared/tracing/tracing";
-import { webSocketLimitDefaults, type WebSocketLimits } from "../../../shared/config";
+import { webSocketLimitDefaults, type WebSocketLimits } from "../orders.settings";
 import { changesOf, orderUpdatesEnvelope, orderUpdatesTopic } from "./order-updates";
 
 /** The little the hub needs of a WebSocket connection. */

@@ -3,7 +3,8 @@ import { Kafka, type Consumer, type ConsumerRunConfig, type EachBatchPayload, ty
 import type { ICustomPartitioner, IHeaders, KafkaMessage, Producer } from "kafkajs";
 import { deadLetterTopic, type Abortable, type BatchHandler, type Bus, type BusFeatures, type Delivery } from "../bus";
 import type { MessageHandler, OutgoingMessage, SubscribeOptions, Subscription } from "../bus";
-import { deadLetterHeaders, deliverAcrossPartitions, defaultRetryPolicy, describeMessage, partitionOf, sleep } from "../delivery";
+import { deliveryContext } from "../delivery-context";
+import { deliverAcrossPartitions, defaultRetryPolicy, describeMessage, partitionOf, sleep } from "../delivery";
 import type { BusObserver, DeliveryContext, RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { kafkajsLogLevel, kafkaLogCreator } from "./kafka-log";
@@ -112,7 +113,7 @@ export class KafkaBus implements Bus, Abortable {
     // cluster-wide: kafkajs's assigner would hand a member partitions of another topic of the same
     // group that it never subscribed to. Hence one Kafka group per (group, topic).
     const member = this.#member(this.#kafka.consumer({ groupId: `${group}.${topic}`, ...CONSUMER }));
-    const context = this.#context(topic, group, member.stopping.signal);
+    const context = this.#context(group, member.stopping.signal);
     const eachBatch = (payload: EachBatchPayload) =>
       consumeBatch(payload, maxBatchSize, context.signal, (chunk) =>
         // A kafkajs batch is one partition's: what is done is a prefix of it.
@@ -261,26 +262,16 @@ export class KafkaBus implements Bus, Abortable {
     }
   }
 
-  #context(topic: string, group: string, signal: AbortSignal): DeliveryContext {
-    const fields = (message: Delivery) => ({ ...describeMessage(message), group });
-    return {
+  #context(group: string, signal: AbortSignal): DeliveryContext {
+    return deliveryContext({
+      group,
       policy: this.#policy,
       signal,
-      group,
       observer: this.#observer,
-      deadLetter: async (message, error, attempts) => {
-        this.#logger.error("message dead-lettered", { ...fields(message), attempts, error: String(error) });
-        // Durable before the offset is committed: a crash in between dead-letters twice, never loses.
-        const headers = deadLetterHeaders(message, error, attempts);
-        await this.#send(deadLetterTopic(topic), [{ key: message.key, value: message.value, headers }]).catch((sendError) => {
-          const error = String(sendError);
-          this.#logger.error("dead letter not published; the message will be delivered again", { ...fields(message), error });
-          throw sendError;
-        });
-      },
-      onRetry: (message, error, attempt) =>
-        this.#logger.warn("handler failed, will retry", { ...fields(message), attempt, error: String(error) }),
-    };
+      logger: this.#logger,
+      // Acknowledged by the broker (acks=all) before the offset is committed.
+      publish: (deadLetters, message) => this.#send(deadLetters, [message]),
+    });
   }
 }
 

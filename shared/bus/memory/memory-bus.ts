@@ -1,5 +1,4 @@
 import {
-  deadLetterTopic,
   type Abortable,
   type BatchHandler,
   type Bus,
@@ -10,7 +9,8 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from "../bus";
-import { deadLetterHeaders, deliverAcrossPartitions, defaultRetryPolicy, describeMessage, type BusObserver, type RetryPolicy } from "../delivery";
+import { deliveryContext } from "../delivery-context";
+import { deliverAcrossPartitions, defaultRetryPolicy, describeMessage, type BusObserver, type RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { MemoryBroker, type GroupMember } from "./memory-broker";
 
@@ -64,15 +64,14 @@ export class MemoryBus implements Bus, Abortable {
     const stop = new AbortController();
     this.#dead.signal.addEventListener("abort", () => stop.abort(), { once: true });
     const inFlight = new Set<Promise<Delivery[]>>();
-    const context = {
+    const context = deliveryContext({
+      group,
       policy: this.#policy,
       signal: stop.signal,
-      group,
       observer: this.#observer,
-      deadLetter: (message: Delivery, error: unknown, attempts: number) => this.#deadLetter(message, error, attempts),
-      onRetry: (message: Delivery, error: unknown, attempt: number) =>
-        this.#logger?.warn("handler failed, will retry", { ...describeMessage(message), group, attempt, error: String(error) }),
-    };
+      logger: this.#logger,
+      publish: async (deadLetters, message) => this.#broker.publish(deadLetters, [message]),
+    });
     const member: GroupMember = {
       signal: this.#dead.signal,
       // A per-message subscription is also fetched in batches: its handler gets them one by one.
@@ -137,12 +136,5 @@ export class MemoryBus implements Bus, Abortable {
     this.#dead.abort();
     for (const entry of this.#subscriptions) entry.leave();
     this.#subscriptions.clear();
-  }
-
-  async #deadLetter(message: Delivery, error: unknown, attempts: number): Promise<void> {
-    this.#logger?.error("message dead-lettered", { ...describeMessage(message), attempts, error: String(error) });
-    this.#broker.publish(deadLetterTopic(message.topic), [
-      { key: message.key, value: message.value, headers: deadLetterHeaders(message, error, attempts) },
-    ]);
   }
 }

@@ -3,7 +3,8 @@ import type { BatchHandler, Delivery } from "../bus";
 import { deliverAcrossPartitions, sleep, spaceOut, type DeliveryContext } from "../delivery";
 import type { BusLogger } from "../logger";
 import { Notifier } from "../notifier";
-import { toDelivery, trimConsumed, type RawEntry, type StreamKeys } from "./stream-entries";
+import { toDelivery, trimConsumed, type StreamKeys } from "./stream-entries";
+import { StreamGroup, type PartitionEntry } from "./stream-group";
 
 export interface MemberReaderOptions {
   /** A connection of its own: a blocking XREADGROUP holds every other command on its connection. */
@@ -33,6 +34,8 @@ const TRIM_EVERY_MS = 10_000;
  * blocking XREADGROUP over all of them: a batch may so hold several partitions' messages (each
  * partition's in order), and a quiet topic costs one waiting read, not one per partition.
  *
+ * The Redis commands are a `StreamGroup`'s; this class decides what to read when.
+ *
  * A partition added to the reader is read from its pending entries first — a previous owner's
  * are claimed to us (XAUTOCLAIM), then our own history is read (ID 0) — and only then from new
  * entries (`>`). Entries are acknowledged (XACK) only after the handler is done with them; the
@@ -49,19 +52,12 @@ export class MemberReader {
   #loop: Promise<void> = Promise.resolve();
   /** Resolves when the round in progress (a read and the handling of what it returned) ends. */
   #round: Promise<void> = Promise.resolve();
-  /** Entries handled and not yet acknowledged, by stream: they go out with the next read. */
-  #unacked = new Map<string, string[]>();
-  /** The reading connection's CLIENT ID, to interrupt its blocking read; undefined until known. */
-  #clientId: number | undefined;
-  #blocked = false;
+  readonly #streams: StreamGroup;
   /** When the last read of new entries was sent (performance.now()). */
   #lastRead = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: MemberReaderOptions) {
-    // A reconnected connection is a new client with a new id.
-    options.connection.on("close", () => (this.#clientId = undefined));
-    // Failures reach the reading loop through its commands (the shared connection logs the errors).
-    options.connection.on("error", () => {});
+    this.#streams = new StreamGroup(options);
   }
 
   start(): void {
@@ -72,7 +68,7 @@ export class MemberReader {
   add(partition: number): void {
     this.#partitions.set(partition, "pending");
     this.#changed.notify();
-    this.#interrupt();
+    this.#streams.interrupt();
   }
 
   /**
@@ -81,9 +77,9 @@ export class MemberReader {
    */
   async remove(partition: number): Promise<void> {
     if (!this.#partitions.delete(partition)) return;
-    this.#interrupt();
+    this.#streams.interrupt();
     await this.#round;
-    await this.#ackNow().catch((error: unknown) =>
+    await this.#streams.ackNow().catch((error: unknown) =>
       this.options.logger?.warn("redis acks of a partition handed back failed (its next owner gets the entries again)", { topic: this.options.topic, partition, error: String(error) }),
     );
   }
@@ -91,7 +87,7 @@ export class MemberReader {
   /** Our lease lapsed and someone else may be reading it: leave it out of the next read at once. */
   drop(partition: number): void {
     this.#partitions.delete(partition);
-    this.#interrupt();
+    this.#streams.interrupt();
   }
 
   get partitions(): number[] {
@@ -102,9 +98,9 @@ export class MemberReader {
   async stop(): Promise<void> {
     this.#stopping.abort();
     this.#changed.notify();
-    this.#interrupt();
+    this.#streams.interrupt();
     await this.#loop;
-    await this.#ackNow().catch((error: unknown) =>
+    await this.#streams.ackNow().catch((error: unknown) =>
       this.options.logger?.warn("redis acks at stop failed (the entries will be delivered again)", { topic: this.options.topic, error: String(error) }),
     );
   }
@@ -117,7 +113,7 @@ export class MemberReader {
   }
 
   async #run(): Promise<void> {
-    const { logger, keys, topic, group } = this.options;
+    const { logger, topic, group } = this.options;
     let lastTrim = Date.now();
     let lastReclaim = Date.now();
     while (!this.#stopping.signal.aborted) {
@@ -128,24 +124,16 @@ export class MemberReader {
           lastReclaim = Date.now();
           await this.#reclaimStranded();
         }
-        if (this.#partitions.size === 0) {
-          await this.#ackNow();
-          await this.#changed.wait(this.options.blockMs);
-        }
+        if (this.#partitions.size === 0) await this.#idle();
         else if ([...this.#partitions.values()].includes("pending")) await this.#readPending();
         else await this.#readNew();
         if (Date.now() - lastTrim > TRIM_EVERY_MS) {
           lastTrim = Date.now();
-          // Housekeeping: a failure is worth a warning, never a restart of the reading.
-          for (const partition of this.#partitions.keys()) {
-            await trimConsumed(this.options.commands, keys.stream(topic, partition)).catch((error: unknown) =>
-              logger?.warn("redis stream trim failed", { topic, partition, error: String(error) }),
-            );
-          }
+          await this.#trim();
         }
       } catch (error) {
         // Whether they went out or not, those entries are read again from pending (and de-duplicated).
-        this.#unacked.clear();
+        this.#streams.forgetAcks();
         if (this.#stopping.signal.aborted) return endRound();
         logger?.error("redis group reader failed, restarting from pending entries", { topic, group, error: String(error) });
         for (const partition of this.#partitions.keys()) this.#partitions.set(partition, "pending");
@@ -156,15 +144,17 @@ export class MemberReader {
     }
   }
 
+  /** With no partition to read: sends the acks still waiting, then waits for a partition (or a stop). */
+  async #idle(): Promise<void> {
+    await this.#streams.ackNow();
+    await this.#changed.wait(this.options.blockMs);
+  }
+
   /** Claims the pending partitions' entries from their previous owners, then reads our history of them. */
   async #readPending(): Promise<void> {
     const pending = [...this.#partitions].filter(([, state]) => state === "pending").map(([partition]) => partition);
-    for (const partition of pending) await this.#claimPending(partition);
-    const reply = await this.#read(
-      "XREADGROUP", "GROUP", this.options.group, this.options.consumer, "COUNT", this.options.maxBatchSize,
-      "STREAMS", ...pending.map((partition) => this.#stream(partition)), ...pending.map(() => "0"),
-    );
-    const entries = this.#entriesOf(reply);
+    for (const partition of pending) await this.#streams.claimPending(partition);
+    const entries = await this.#streams.read(pending, "0", this.options.maxBatchSize);
     const withEntries = new Set(entries.map(({ partition }) => partition));
     // A partition with no history left is caught up (unless it was dropped meanwhile).
     for (const partition of pending) if (!withEntries.has(partition) && this.#partitions.has(partition)) this.#partitions.set(partition, "live");
@@ -175,42 +165,20 @@ export class MemberReader {
   async #readNew(): Promise<void> {
     await spaceOut(this.#lastRead, this.options.fetchIntervalMs, this.#stopping.signal);
     const live = [...this.#partitions.keys()];
-    this.#clientId ??= Number(await this.options.connection.call("CLIENT", "ID"));
     this.#lastRead = performance.now();
-    this.#blocked = true;
-    let reply: unknown;
-    try {
-      reply = await this.#read(
-        "XREADGROUP", "GROUP", this.options.group, this.options.consumer, "COUNT", this.options.maxBatchSize,
-        "BLOCK", this.options.blockMs, "STREAMS", ...live.map((partition) => this.#stream(partition)), ...live.map(() => ">"),
-      );
-    } finally {
-      this.#blocked = false;
-    }
-    const entries = this.#entriesOf(reply);
+    const entries = await this.#streams.read(live, ">", this.options.maxBatchSize, this.options.blockMs);
     // Redis 7.0 answers a read blocked on several streams with the entries of the stream that
     // woke it only: what was published with them to other partitions (one MULTI) is read at once,
     // without blocking, so the batch stays whole.
     const others = live.filter((partition) => !entries.some((entry) => entry.partition === partition));
-    if (entries.length > 0 && others.length > 0) {
-      const rest = await this.#read(
-        "XREADGROUP", "GROUP", this.options.group, this.options.consumer, "COUNT", this.options.maxBatchSize,
-        "STREAMS", ...others.map((partition) => this.#stream(partition)), ...others.map(() => ">"),
-      );
-      entries.push(...this.#entriesOf(rest));
-    }
+    if (entries.length > 0 && others.length > 0) entries.push(...(await this.#streams.read(others, ">", this.options.maxBatchSize)));
     await this.#handle(entries);
   }
 
   /** Runs entries through the handler in batches; the done ones are acknowledged with the next read. */
-  async #handle(entries: { partition: number; entry: RawEntry }[]): Promise<void> {
+  async #handle(entries: PartitionEntry[]): Promise<void> {
     const { topic, handler, batched, maxBatchSize, context } = this.options;
-    const ack = (partition: number, id: string) => {
-      const stream = this.#stream(partition);
-      const ids = this.#unacked.get(stream);
-      if (ids) ids.push(id);
-      else this.#unacked.set(stream, [id]);
-    };
+    const ack = (partition: number, id: string) => this.#streams.ack(partition, id);
     // Entries trimmed away while pending come back without fields: nothing to handle, just ack them.
     const live: Delivery[] = [];
     for (const { partition, entry } of entries) {
@@ -224,37 +192,6 @@ export class MemberReader {
   }
 
   /**
-   * Sends a read on the reading connection with the acks waiting to go out ahead of it, as one
-   * pipeline (one write); answers the read's reply. A failed ack fails the round, like a failed read.
-   */
-  async #read(...args: (string | number)[]): Promise<unknown> {
-    const pipeline = this.options.connection.pipeline();
-    const acks = this.#takeAcks(pipeline);
-    pipeline.call(String(args[0]), ...args.slice(1));
-    const replies = (await pipeline.exec()) ?? [];
-    const failed = replies.find(([error]) => error);
-    if (failed || replies.length !== acks + 1) throw failed?.[0] ?? new Error("redis did not answer every command of the read");
-    return replies[acks]![1];
-  }
-
-  /** Sends the waiting acks now, on the shared connection (no read follows them); throws if one fails. */
-  async #ackNow(): Promise<void> {
-    const pipeline = this.options.commands.pipeline();
-    const acks = this.#takeAcks(pipeline);
-    if (acks === 0) return;
-    const failed = ((await pipeline.exec()) ?? []).find(([error]) => error);
-    if (failed) throw failed[0];
-  }
-
-  /** Moves the waiting acks into the pipeline, one XACK per stream; answers how many commands it added. */
-  #takeAcks(pipeline: ReturnType<Redis["pipeline"]>): number {
-    const acks = this.#unacked;
-    this.#unacked = new Map();
-    for (const [stream, ids] of acks) pipeline.call("XACK", stream, this.options.group, ...ids);
-    return acks.size;
-  }
-
-  /**
    * A former owner whose lease lapsed while it was alive can still be handed entries after we
    * claimed the partition's pending entries (its read in flight, or one more before its heartbeat
    * noticed); if it then stops or dies without acknowledging them, nobody would claim them again.
@@ -263,43 +200,16 @@ export class MemberReader {
    */
   async #reclaimStranded(): Promise<void> {
     for (const [partition, state] of this.#partitions) {
-      if (state === "live" && (await this.#claimPending(partition, this.options.leaseMs)) > 0) this.#partitions.set(partition, "pending");
+      if (state === "live" && (await this.#streams.claimPending(partition, this.options.leaseMs)) > 0) this.#partitions.set(partition, "pending");
     }
   }
 
-  /** Takes over the group's entries pending on the partition's stream idle for `minIdleMs` (a previous owner's); returns how many. */
-  async #claimPending(partition: number, minIdleMs = 0): Promise<number> {
-    let cursor = "0-0";
-    let claimed = 0;
-    do {
-      const reply = (await this.options.commands.call(
-        "XAUTOCLAIM", this.#stream(partition), this.options.group, this.options.consumer, minIdleMs, cursor, "COUNT", 1_000, "JUSTID",
-      )) as [string, string[], string[]?];
-      cursor = reply[0];
-      claimed += reply[1].length;
-    } while (cursor !== "0-0");
-    return claimed;
-  }
-
-  /** Interrupts a blocking read, so the next one reads the new set of partitions (or the loop stops). */
-  #interrupt(): void {
-    if (this.#blocked && this.#clientId !== undefined) {
-      this.options.commands.call("CLIENT", "UNBLOCK", this.#clientId).catch(() => {});
+  /** Housekeeping: drops what every group has finished with; a failure is worth a warning, never a restart of the reading. */
+  async #trim(): Promise<void> {
+    for (const partition of this.#partitions.keys()) {
+      await trimConsumed(this.options.commands, this.#streams.stream(partition)).catch((error: unknown) =>
+        this.options.logger?.warn("redis stream trim failed", { topic: this.options.topic, partition, error: String(error) }),
+      );
     }
-  }
-
-  #stream(partition: number): string {
-    return this.options.keys.stream(this.options.topic, partition);
-  }
-
-  /** The entries of an XREADGROUP reply over several streams, each with its partition, stream by stream. */
-  #entriesOf(reply: unknown): { partition: number; entry: RawEntry }[] {
-    if (!Array.isArray(reply)) return [];
-    const entries: { partition: number; entry: RawEntry }[] = [];
-    for (const [stream, streamEntries] of reply as [string, RawEntry[] | null][]) {
-      const partition = Number(stream.slice(stream.lastIndexOf(":") + 1));
-      for (const entry of streamEntries ?? []) entries.push({ partition, entry });
-    }
-    return entries;
   }
 }

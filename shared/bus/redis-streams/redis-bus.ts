@@ -1,18 +1,17 @@
 import Redis from "ioredis";
 import { randomUUID } from "node:crypto";
 import {
-  deadLetterTopic,
   type Abortable,
   type BatchHandler,
   type Bus,
   type BusFeatures,
-  type Delivery,
   type MessageHandler,
   type OutgoingMessage,
   type SubscribeOptions,
   type Subscription,
 } from "../bus";
-import { deadLetterHeaders, defaultFetchIntervalMs, defaultRetryPolicy, describeMessage, partitionOf, type BusObserver, type DeliveryContext, type RetryPolicy } from "../delivery";
+import { deliveryContext } from "../delivery-context";
+import { defaultFetchIntervalMs, defaultRetryPolicy, partitionOf, type BusObserver, type DeliveryContext, type RetryPolicy } from "../delivery";
 import type { BusLogger } from "../logger";
 import { BroadcastReader } from "./broadcast-reader";
 import { GroupConsumer } from "./group-consumer";
@@ -108,7 +107,7 @@ export class RedisBus implements Bus, Abortable {
       fetchIntervalMs: this.#options.fetchIntervalMs,
       leaseMs: this.#options.leaseMs,
       logger: this.#options.logger,
-      context: (signal) => this.#context(topic, group, signal),
+      context: (signal) => this.#context(group, signal),
     });
     await consumer.start();
     this.#consumers.add(consumer);
@@ -163,21 +162,14 @@ export class RedisBus implements Bus, Abortable {
     this.#commands.disconnect();
   }
 
-  #context(topic: string, group: string, signal: AbortSignal): DeliveryContext {
-    const logger = this.#options.logger;
-    return {
+  #context(group: string, signal: AbortSignal): DeliveryContext {
+    return deliveryContext({
+      group,
       policy: this.#options.retryPolicy,
       signal,
-      group,
       observer: this.#options.observer,
-      deadLetter: async (message: Delivery, error: unknown, attempts: number) => {
-        logger?.error("message dead-lettered", { ...describeMessage(message), group, attempts, error: String(error) });
-        await this.publish(deadLetterTopic(topic), [
-          { key: message.key, value: message.value, headers: deadLetterHeaders(message, error, attempts) },
-        ]);
-      },
-      onRetry: (message, error, attempt) =>
-        logger?.warn("handler failed, will retry", { ...describeMessage(message), group, attempt, error: String(error) }),
-    };
+      logger: this.#options.logger,
+      publish: (deadLetters, message) => this.publish(deadLetters, [message]),
+    });
   }
 }

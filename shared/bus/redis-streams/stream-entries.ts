@@ -8,6 +8,15 @@ export class StreamKeys {
   stream(topic: string, partition: number): string {
     return `${this.prefix}${topic}:${partition}`;
   }
+  /** The partition of one of the topic's streams (`stream(topic, n)` → n); throws for any other key. */
+  partitionOf(topic: string, stream: string): number {
+    const base = `${this.prefix}${topic}:`;
+    const partition = stream.startsWith(base) ? Number(stream.slice(base.length)) : Number.NaN;
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions || stream !== this.stream(topic, partition)) {
+      throw new Error(`${stream} is not a partition stream of ${topic} under ${this.prefix}`);
+    }
+    return partition;
+  }
   streams(topic: string): string[] {
     return Array.from({ length: this.partitions }, (_, partition) => this.stream(topic, partition));
   }

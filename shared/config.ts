@@ -8,7 +8,7 @@ import { count, oneOf, queueWait, urlWith } from "./settings";
 import { checkTracing, resolveTracing, tracingVariables, type TracingSettings } from "./tracing/tracing-settings";
 
 /**
- * The one schema over the environment (DESIGN §4), composed of the shared settings below and each
+ * The one schema over the environment (docs/architecture.md#settings), composed of the shared settings below and each
  * module's own (`ModuleDefinition.settings`). `loadConfig` validates every variable it knows,
  * applies the per-mode defaults and returns a resolved, typed `Config`; a bad value throws a
  * `ConfigError` whose message is one line naming the variable, its value (never a secret) and
@@ -34,7 +34,7 @@ export type AuthConfig =
 /** The defaults of the token-time settings, as an operator would write them. */
 export const jwtTimeDefaults = { JWT_MAX_TTL: "24h", JWT_CLOCK_SKEW: "30s" } as const;
 
-/** How long processed rows are kept (DESIGN §11), in milliseconds. */
+/** How long processed rows are kept (docs/architecture.md#operations, retention), in milliseconds. */
 export interface RetentionSettings {
   /** Inbox rows: while one is kept, a redelivered message is recognised and skipped. */
   inboxMs: number;
@@ -85,7 +85,7 @@ export interface Config {
   /** The bounds of the queues in front of shared resources; past them a request is refused with 503. */
   queueBounds: QueueBoundsSettings;
   logLevel: LogLevel;
-  /** OpenTelemetry (DESIGN §13); undefined when no OTLP endpoint is set: tracing off. */
+  /** OpenTelemetry; undefined when no OTLP endpoint is set: tracing off. */
   tracing: TracingSettings | undefined;
 }
 

@@ -30,7 +30,7 @@ export interface ModulePorts {
   admission?: Admission;
   queueBounds?: QueueBoundsSettings;
   /**
-   * The process's tracing (DESIGN §13): what a module's HTTP routes capture to store with their
+   * The process's tracing: what a module's HTTP routes capture to store with their
    * outbox rows. Absent or `tracingOff` when tracing is off.
    */
   tracing?: Tracing;

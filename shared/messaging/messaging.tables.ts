@@ -63,7 +63,7 @@ export async function createMessagingTables(db: Kysely<any>): Promise<void> {
 
 /**
  * The outbox's `headers` column: the trace context written with the row, in the same statement,
- * and published with it (DESIGN §13). Nullable without a default, so adding it rewrites nothing.
+ * and published with it. Nullable without a default, so adding it rewrites nothing.
  */
 export async function addOutboxHeaders(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable("outbox").addColumn("headers", "jsonb").execute();

@@ -54,7 +54,7 @@ export interface ClaimEffects {
 }
 
 /**
- * Publishes a module's outbox (DESIGN §8). Each round is one transaction that takes the module's
+ * Publishes a module's outbox (docs/architecture.md#outbox). Each round is one transaction that takes the module's
  * advisory lock, claims the oldest unpublished rows in id order, publishes them and marks them
  * published. Only the instance holding the lock publishes, so per-key order holds with several
  * instances running; the others stay on standby. A crash after publishing and before the commit

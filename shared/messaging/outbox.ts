@@ -7,7 +7,7 @@ import type { CommittedPublisher } from "./publish-committed";
 export interface OutboxMessage {
   topic: string;
   envelope: Envelope;
-  /** The trace context of the change (DESIGN §13), published as the message's headers; none when tracing is off. */
+  /** The trace context of the change, published as the message's headers; none when tracing is off. */
   headers?: Record<string, string>;
 }
 

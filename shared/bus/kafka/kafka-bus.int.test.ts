@@ -2,7 +2,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { busContract } from "../testing/bus-contract";
 import { createKafkaBus } from "./kafka-bus";
 
-// compose.yaml starts a Kafka; there is none on the development machines (DESIGN §7).
+// compose.yaml starts a Kafka; there is none on the development machines.
 const brokers = process.env.KAFKA_BROKERS?.split(",").map((broker) => broker.trim());
 
 busContract("kafka", {

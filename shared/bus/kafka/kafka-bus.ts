@@ -42,7 +42,7 @@ interface Member {
 }
 
 /**
- * The bus over Kafka (DESIGN §7), thin on purpose: kafkajs consumer groups give partition
+ * The bus over Kafka (docs/architecture.md#bus), thin on purpose: kafkajs consumer groups give partition
  * ownership, rebalancing and committed offsets; retries and dead letters are the shared mechanics
  * of delivery.ts, so it behaves as the Redis and memory adapters do.
  */

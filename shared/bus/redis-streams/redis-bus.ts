@@ -36,7 +36,7 @@ export interface RedisBusOptions {
 }
 
 /**
- * The bus over Redis Streams (DESIGN §7): a topic is N partition streams, each read for a group
+ * The bus over Redis Streams (docs/architecture.md#bus): a topic is N partition streams, each read for a group
  * by one lease-holding member at a time, with XREADGROUP/XACK for at-least-once delivery and
  * XAUTOCLAIM to take over a dead member's pending entries.
  */

@@ -21,7 +21,7 @@ export interface ContractAdapter {
 const retryPolicy: RetryPolicy = { maxAttempts: 3, baseBackoffMs: 20, maxBackoffMs: 200 };
 
 /**
- * The one contract every bus adapter passes unchanged (DESIGN §7). Each test uses fresh topic
+ * The one contract every bus adapter passes unchanged (docs/architecture.md#bus). Each test uses fresh topic
  * names; capabilities an adapter does not promise are skipped, never special-cased by name.
  */
 export function busContract(name: string, adapter: ContractAdapter): void {

@@ -174,7 +174,7 @@ type Environment = z.output<typeof sharedEnvironment> & Record<`${string}_DATABA
 /** `orders` → `ORDERS_DATABASE_URL`. */
 const databaseUrlVariable = (module: string) => `${module.toUpperCase()}_DATABASE_URL`;
 
-/** The shared schema for this list of modules: MODE names them, each has its database URL. */
+/** The shared variables for this list of modules: MODE names them, each has its database URL. */
 function environmentOf(modules: readonly ModuleDefinition[]) {
   const modes = ["mono", ...modules.map((module) => module.name)] as [string, ...string[]];
   const databaseUrls = Object.fromEntries(modules.map((module) => [databaseUrlVariable(module.name), postgresUrl.optional()]));
@@ -286,13 +286,13 @@ export function loadConfig(env: Record<string, string | undefined>, modules: rea
 
 /** The name of every variable `loadConfig(env, modules)` reads (README's settings table lists each). */
 export function settingVariables(modules: readonly ModuleDefinition[]): string[] {
-  return [environmentOf(modules), ...modules.map((module) => module.settings.in)].flatMap((schema) => Object.keys(schema.shape));
+  return [environmentOf(modules), ...modules.map((module) => module.settings.in)].flatMap((variables) => Object.keys(variables.shape));
 }
 
-/** Every variable of these schemas that is set, trimmed (secrets as given); empty counts as unset. */
-function knownVariables(env: Record<string, string | undefined>, schemas: z.ZodObject[]): Record<string, string> {
+/** Every variable of these zod objects that is set, trimmed (secrets as given); empty counts as unset. */
+function knownVariables(env: Record<string, string | undefined>, groups: z.ZodObject[]): Record<string, string> {
   const known: Record<string, string> = {};
-  for (const name of schemas.flatMap((schema) => Object.keys(schema.shape))) {
+  for (const name of groups.flatMap((variables) => Object.keys(variables.shape))) {
     const value = env[name];
     if (value === undefined || value.trim() === "") continue;
     known[name] = secretVariables.has(name) ? value : value.trim();
@@ -300,8 +300,8 @@ function knownVariables(env: Record<string, string | undefined>, schemas: z.ZodO
   return known;
 }
 
-function parsed(schema: z.ZodType, known: Record<string, string>): unknown {
-  const result = schema.safeParse(known);
+function parsed(settings: z.ZodType, known: Record<string, string>): unknown {
+  const result = settings.safeParse(known);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const name = String(issue?.path[0] ?? "environment");

@@ -12,8 +12,11 @@ import type { Tracing } from "./tracing/tracing";
 
 /** What the composition root hands a module's door: its own database, the bus, a logger. */
 export interface ModulePorts {
-  /** This module's database only; the module gives it its table types (`db.kysely.withSchema`). */
-  db: Database<any>;
+  /**
+   * This module's database only (a `Database`; its `kysely` is what code calls `db`); the module
+   * gives it its table types (`database.kysely.withSchema`).
+   */
+  database: Database<any>;
   bus: Bus;
   logger: Logger;
   /** The process's metrics: the module registers its outbox and counts what it consumes. */

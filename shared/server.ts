@@ -63,9 +63,9 @@ export async function startServer(config: Config, modules: readonly ModuleDefini
     for (const name of config.modules) {
       const definition = modules.find((module) => module.name === name);
       if (!definition) throw new Error(`no module named ${name} among ${modules.map((module) => module.name).join(", ")}`);
-      const db = await createDatabase({ url: config.databaseUrls[name], dataDir: join(config.dataDir, name) });
-      cleanups.push({ what: `${name} database`, run: () => db.close() });
-      databases.push({ name, definition, db });
+      const database = await createDatabase({ url: config.databaseUrls[name], dataDir: join(config.dataDir, name) });
+      cleanups.push({ what: `${name} database`, run: () => database.close() });
+      databases.push({ name, definition, database });
     }
     const metrics = new Metrics();
     // Started before the modules, so a loop made late by their start-up has settled by the first request.
@@ -75,13 +75,13 @@ export async function startServer(config: Config, modules: readonly ModuleDefini
     const admission = new Admission({ eventLoop: { delay: eventLoopDelay, maxDelayMs: config.queueBounds.maxEventLoopDelayMs } });
     metrics.watchEventLoopDelay(() => eventLoopDelay.delayMs);
     metrics.watchQueues(() => admission.states());
-    for (const { name, db } of databases) admission.watch(`${name}-database`, () => db.waitingForConnection());
+    for (const { name, database } of databases) admission.watch(`${name}-database`, () => database.waitingForConnection());
     // With tracing off this is the bus itself: no wrapper on the hot path.
     const bus = tracing.instrumentBus(await createBus(config.bus, { logger: logger.child({ component: "bus" }), observer: metrics.busObserver() }));
     cleanups.push({ what: "bus", run: () => bus.close() });
 
     const readiness: Record<string, ReadinessProbe> = { bus: () => bus.ping() };
-    for (const { name, db } of databases) readiness[`${name} database`] = () => db.ping();
+    for (const { name, database } of databases) readiness[`${name} database`] = () => database.ping();
     // The page calls the other module's API there when this process does not run it (PAYMENTS_PUBLIC_URL).
     const connectSources = Object.values(config.publicUrls).flatMap((url) => (url ? [new URL(url).origin] : []));
     const app = createApp({ logger, readiness, metrics, admission, corsOrigins: config.corsOrigins, connectSources, serverSpans: tracing.httpMiddleware() });
@@ -89,8 +89,8 @@ export async function startServer(config: Config, modules: readonly ModuleDefini
     app.route("/", authRoutes(auth));
     app.route("/", servicesRoutes(config.publicUrls));
     const deadLetterStores: DeadLetterStore[] = [];
-    for (const { name, definition, db } of databases) {
-      const ports = { db, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, admission, queueBounds: config.queueBounds, tracing };
+    for (const { name, definition, database } of databases) {
+      const ports = { database, bus, logger: logger.child({ module: name }), metrics, auth, retention: config.retention, admission, queueBounds: config.queueBounds, tracing };
       const module = definition.create(ports, config.moduleSettings[name]);
       app.route("/", module.routes);
       if (module.deadLetters) deadLetterStores.push(module.deadLetters);
@@ -102,7 +102,7 @@ export async function startServer(config: Config, modules: readonly ModuleDefini
 
     const server = Bun.serve({ port: config.port, fetch: app.fetch, websocket: webSocketHandler });
     cleanups.push({ what: "HTTP server", run: () => stopServing(server) });
-    const databaseKinds = [...new Set(databases.map(({ db }) => db.kind))].join("+");
+    const databaseKinds = [...new Set(databases.map(({ database }) => database.kind))].join("+");
     logger.info(`listening on :${server.port} (mode=${config.mode}, bus=${config.bus.kind}, db=${databaseKinds})`, {
       port: server.port,
       modules: config.modules,

@@ -39,7 +39,7 @@ export const ordersModule: ModuleDefinition<OrdersSettings> = {
 };
 
 function createOrdersModule(ports: ModulePorts, settings: OrdersSettings): Module {
-  const db = ports.db.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
+  const db = ports.database.kysely.withSchema(ordersSchema) as Kysely<OrdersDatabase>;
   const logger = ports.logger.child({ module: "orders" });
   const hub = new OrderUpdatesHub(ports.bus, logger, ports.tracing, settings.webSocketLimits);
   const messaging = new MessagingEndpoint({
@@ -89,7 +89,7 @@ function createOrdersModule(ports: ModulePorts, settings: OrdersSettings): Modul
     routes,
     deadLetters: messaging.deadLetters,
     async start() {
-      await migrateOrders(ports.db.kysely);
+      await migrateOrders(ports.database.kysely);
       await hub.start();
       await messaging.start();
     },

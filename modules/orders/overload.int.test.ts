@@ -36,7 +36,7 @@ describe("orders under overload (PostgreSQL)", () => {
     bus = new MemoryBus({ broker: new MemoryBroker() });
     const metrics = new Metrics();
     metrics.watchQueues(() => admission.states());
-    const ports = { db: database, bus, logger, metrics, auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention, admission, queueBounds };
+    const ports = { database, bus, logger, metrics, auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention, admission, queueBounds };
     module = ordersModule.create(ports, settings);
     await module.start();
     const app = createApp({ logger, metrics, admission });

@@ -37,7 +37,7 @@ export const paymentsModule: ModuleDefinition<PaymentsSettings> = {
 };
 
 function createPaymentsModule(ports: ModulePorts): Module {
-  const db = ports.db.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
+  const db = ports.database.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
   const logger = ports.logger.child({ module: "payments" });
   // Results and refund answers are written for delivery at commit: the consumer publishes them as
   // soon as their batch commits; the relay publishes what that missed (a crash, the bus refused).
@@ -72,7 +72,7 @@ function createPaymentsModule(ports: ModulePorts): Module {
     routes,
     deadLetters: messaging.deadLetters,
     async start() {
-      await migratePayments(ports.db.kysely);
+      await migratePayments(ports.database.kysely);
       await messaging.start();
     },
     stop: () => messaging.stop(),

@@ -34,7 +34,7 @@ describe("payments under overload (PostgreSQL)", () => {
     const metrics = new Metrics();
     // A request queue of two, and no wait bound within the test's time: only the count refuses.
     const queueBounds = { ...defaultQueueBounds, requests: { maxQueue: 2, maxWaitMs: 60_000 } };
-    const ports = { db: database, bus, logger, metrics, auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention, admission, queueBounds };
+    const ports = { database, bus, logger, metrics, auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention, admission, queueBounds };
     module = paymentsModule.create(ports, paymentsModule.settings.parse({}));
     await module.start();
     const app = createApp({ logger, metrics, admission });

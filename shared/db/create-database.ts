@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { PGlite, types } from "@electric-sql/pglite";
 import { Kysely, sql } from "kysely";
 import postgres from "postgres";
-import type { Database } from "./database";
+import type { Database, ModuleDb } from "./database";
 import { PGliteSession, pgliteDialect } from "./pglite-dialect";
 import { postgresJsDialect } from "./postgres-js-dialect";
 
@@ -106,7 +106,7 @@ async function openPGlite<DB>(dataDir: string): Promise<Database<DB>> {
 }
 
 /** `select 1` within the deadline; false on error or timeout. */
-async function ping(kysely: Kysely<any>): Promise<boolean> {
+async function ping(kysely: ModuleDb): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), pingTimeoutMs);

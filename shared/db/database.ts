@@ -1,6 +1,16 @@
 import type { Kysely } from "kysely";
 
 /**
+ * Kysely over one module's database, as shared code sees it. Shared code (outbox, inbox, dead
+ * letters, retention, migrations, hot statements) serves every module, so it is not typed by any
+ * module's tables: it names its own tables as `<schema>.<table>` in sql templates, the schema
+ * given at run time. A module narrows it to its own tables with
+ * `withSchema(itsSchema) as Kysely<ItsTables>`. (Migrations take `Kysely<any>` as kysely
+ * advises: they must not depend on today's table types.)
+ */
+export type ModuleDb = Kysely<any>;
+
+/**
  * A module's database: kysely over PostgreSQL (postgres.js) or over an embedded PGlite. Both run
  * the same SQL and read BIGINT as a JS number and timestamptz as a Date.
  */

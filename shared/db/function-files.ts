@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
+import type { ModuleDb } from "./database";
 
 /** One `.sql` file of a module's functions folder: its name and its text. */
 export interface FunctionFile {
@@ -22,7 +23,7 @@ export async function readFunctionFiles(directory: URL): Promise<FunctionFile[]>
  * `create or replace function`, so running them again only replaces the bodies: they are the
  * current text of the module's functions, whatever older copies its migrations created.
  */
-export async function applyFunctionFiles(db: Kysely<any>, directory: URL): Promise<void> {
+export async function applyFunctionFiles(db: ModuleDb, directory: URL): Promise<void> {
   for (const file of await readFunctionFiles(directory)) {
     try {
       await sql.raw(file.text).execute(db);

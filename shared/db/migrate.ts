@@ -1,5 +1,6 @@
-import { DEFAULT_MIGRATION_LOCK_TABLE, MIGRATION_LOCK_ID, Migrator, sql, type Kysely, type Migration } from "kysely";
+import { DEFAULT_MIGRATION_LOCK_TABLE, MIGRATION_LOCK_ID, Migrator, sql, type Migration } from "kysely";
 import { applyFunctionFiles } from "./function-files";
+import type { ModuleDb } from "./database";
 
 export interface MigrateOptions {
   /** The module's PostgreSQL schema: its tables and its migration history live there. */
@@ -23,13 +24,13 @@ export interface MigrateOptions {
  * migration once, and a failure leaves nothing half-applied. Rejects naming the failing migration.
  * Then the function files, if any, in one transaction under the same lock.
  */
-export async function migrate(db: Kysely<any>, options: MigrateOptions): Promise<void> {
+export async function migrate(db: ModuleDb, options: MigrateOptions): Promise<void> {
   const { schema, migrations, functions } = options;
   await migrateTables(db, schema, migrations);
   if (functions) await replaceFunctions(db, schema, functions);
 }
 
-async function migrateTables(db: Kysely<any>, schema: string, migrations: Record<string, Migration>): Promise<void> {
+async function migrateTables(db: ModuleDb, schema: string, migrations: Record<string, Migration>): Promise<void> {
   await createSchema(db, schema);
   const migrator = new Migrator({
     db: db.withSchema(schema),
@@ -48,7 +49,7 @@ async function migrateTables(db: Kysely<any>, schema: string, migrations: Record
  * processes starting together take turns: under kysely's migration lock (the adapter's, the one
  * `migrateToLatest` takes), on one connection, in one transaction.
  */
-async function replaceFunctions(db: Kysely<any>, schema: string, functions: URL): Promise<void> {
+async function replaceFunctions(db: ModuleDb, schema: string, functions: URL): Promise<void> {
   const adapter = db.getExecutor().adapter;
   const lock = { lockTable: DEFAULT_MIGRATION_LOCK_TABLE, lockRowId: MIGRATION_LOCK_ID, lockTableSchema: schema };
   await db.connection().execute(async (connection) => {
@@ -65,7 +66,7 @@ async function replaceFunctions(db: Kysely<any>, schema: string, functions: URL)
  * `IF NOT EXISTS` does not stop two sessions racing to create the same schema: the loser fails
  * on a unique index. Losing that race is fine as long as the schema exists afterwards.
  */
-async function createSchema(db: Kysely<any>, schema: string): Promise<void> {
+async function createSchema(db: ModuleDb, schema: string): Promise<void> {
   try {
     await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
   } catch (error) {

@@ -1,6 +1,7 @@
-import { sql, type Kysely, type RawBuilder } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import { sleep } from "../bus/delivery";
 import type { Logger } from "../logger";
+import type { ModuleDb } from "./database";
 
 /** Which rows of one table may go, and when. */
 export interface RetentionRule {
@@ -18,7 +19,7 @@ export interface RetentionRule {
 
 export interface RetentionJobOptions {
   /** The module's kysely and its schema, which holds every rule's table. */
-  db: Kysely<any>;
+  db: ModuleDb;
   schema: string;
   rules: RetentionRule[];
   /** Rows per DELETE statement. Default 1,000. */

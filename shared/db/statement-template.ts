@@ -1,4 +1,5 @@
-import { CompiledQuery, sql, type Kysely, type QueryResult, type RawBuilder } from "kysely";
+import { CompiledQuery, sql, type QueryResult, type RawBuilder } from "kysely";
+import type { ModuleDb } from "./database";
 
 /**
  * A statement whose SQL text is the same at every execution, built and compiled by kysely ONCE:
@@ -30,7 +31,7 @@ export class StatementTemplate<Slot extends string, Row> {
    * parameter: a slot's name, or the constant it always binds. What a snapshot test records, so
    * a review shows the SQL a change makes the database run.
    */
-  compiledText(db: Kysely<any>): string {
+  compiledText(db: ModuleDb): string {
     const compiled = this.#compile(db);
     const legend = compiled.parameters.map((parameter, index) => {
       const slot = typeof parameter === "string" ? this.#markers.get(parameter) : undefined;
@@ -39,7 +40,7 @@ export class StatementTemplate<Slot extends string, Row> {
     return [compiled.sql, ...legend].join("\n");
   }
 
-  execute(db: Kysely<any>, values: Record<Slot, unknown>): Promise<QueryResult<Row>> {
+  execute(db: ModuleDb, values: Record<Slot, unknown>): Promise<QueryResult<Row>> {
     const compiled = this.#compile(db);
     const parameters = compiled.parameters.map((parameter) => {
       const slot = typeof parameter === "string" ? this.#markers.get(parameter) : undefined;
@@ -48,7 +49,7 @@ export class StatementTemplate<Slot extends string, Row> {
     return db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, parameters) as CompiledQuery<Row>);
   }
 
-  #compile(db: Kysely<any>): CompiledQuery {
+  #compile(db: ModuleDb): CompiledQuery {
     if (this.#compiled) return this.#compiled;
     const markerOf = new Map([...this.#markers].map(([marker, name]) => [name, marker]));
     const compiled = this.#build((name) => {

@@ -1,6 +1,7 @@
-import type { ColumnType, Kysely } from "kysely";
+import type { ColumnType } from "kysely";
 import { sql } from "kysely";
 import type { RetentionRule } from "../db/retention-job";
+import type { ModuleDb } from "../db";
 
 /** A request made with an Idempotency-Key and the response it got. */
 export interface IdempotencyKeysTable {
@@ -19,7 +20,7 @@ export interface IdempotencyTables {
 }
 
 /** Creates the idempotency table in a module's schema (called from the module's migration). */
-export async function createIdempotencyTable(db: Kysely<any>): Promise<void> {
+export async function createIdempotencyTable(db: ModuleDb): Promise<void> {
   await db.schema
     .createTable("idempotency_keys")
     .addColumn("scope", "text", (column) => column.notNull())
@@ -33,7 +34,7 @@ export async function createIdempotencyTable(db: Kysely<any>): Promise<void> {
 }
 
 /** Retention needs the keys by age: an index on created_at (migration 004 of each module). */
-export async function indexIdempotencyKeysByAge(db: Kysely<any>): Promise<void> {
+export async function indexIdempotencyKeysByAge(db: ModuleDb): Promise<void> {
   await db.schema.createIndex("idempotency_keys_created_at").on("idempotency_keys").column("created_at").execute();
 }
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import { HttpProblem } from "./problem";
 import type { IdempotencyTables } from "./idempotency.tables";
+import type { ModuleDb } from "../db";
 
 export const idempotencyKeyHeader = "idempotency-key";
 
@@ -28,7 +29,7 @@ export function readIdempotencyKey(value: string | undefined): string | undefine
  * (or, if the first rolled back, runs the effect itself). The same key with another body is 422.
  */
 export async function once<Body>(
-  trx: Kysely<any>,
+  trx: ModuleDb,
   request: { scope: string; key: string | undefined; body: unknown },
   effect: () => Promise<{ status: number; body: Body }>,
 ): Promise<StoredResponse<Body>> {

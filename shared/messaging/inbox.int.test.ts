@@ -46,7 +46,7 @@ for (const backend of testBackends) {
         inboxSchema: schema,
         outbox: new OutboxWriter(schema, { publish: async () => {} }),
         group: "g",
-        schema: envelope,
+        envelope,
         logger: createLogger({ level: "debug", write: (line) => lines.push(JSON.parse(line)) }),
       };
       subscriptions.push(

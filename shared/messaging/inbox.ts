@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import type { z } from "zod";
 import { DependencyUnavailableError, PoisonMessageError, type Bus, type Delivery, type Subscription } from "../bus/bus";
 import { describeMessage } from "../bus/delivery";
@@ -11,6 +11,7 @@ import { traceOfBatch, type TraceOf } from "../tracing/trace-headers";
 import type { AtCommit, OutboxDelivery, OutboxWriter, QueuedMessage } from "./outbox";
 import { queuedColumns } from "./outbox-insert";
 import { consumerCtes } from "./statement-ctes";
+import type { ModuleDb } from "../db";
 
 const { fresh, queued } = consumerCtes;
 
@@ -21,7 +22,7 @@ const { fresh, queued } = consumerCtes;
  * and, once that commits, skips it. The ids travel as one JSON parameter, so the statement's text
  * is the same for every batch size (one prepared statement).
  */
-export async function recordFirstSeen(trx: Kysely<any>, schema: string, topic: string, messageIds: string[]): Promise<Set<string>> {
+export async function recordFirstSeen(trx: ModuleDb, schema: string, topic: string, messageIds: string[]): Promise<Set<string>> {
   const unique = [...new Set(messageIds)];
   if (unique.length === 0) return new Set();
   const inserted = await sql<{ message_id: string }>`
@@ -33,7 +34,7 @@ export async function recordFirstSeen(trx: Kysely<any>, schema: string, topic: s
 }
 
 /** Parses a delivery's envelope; a message that does not fit is poison (dead-lettered at once). */
-export function parseEnvelope<Schema extends z.ZodType>(schema: Schema, message: Delivery): z.infer<Schema> {
+export function parseEnvelope<Schema extends z.ZodType>(envelope: Schema, message: Delivery): z.infer<Schema> {
   if (Buffer.byteLength(message.value) > maxEnvelopeBytes) {
     throw new PoisonMessageError(`message at ${message.topic}/${message.partition}/${message.position} is larger than ${maxEnvelopeBytes} bytes`);
   }
@@ -43,7 +44,7 @@ export function parseEnvelope<Schema extends z.ZodType>(schema: Schema, message:
   } catch {
     throw new PoisonMessageError(`message at ${message.topic}/${message.partition}/${message.position} is not JSON`);
   }
-  const parsed = schema.safeParse(json);
+  const parsed = envelope.safeParse(json);
   if (!parsed.success) {
     throw new PoisonMessageError(`message at ${message.topic}/${message.position} fails its schema: ${parsed.error.message}`);
   }
@@ -53,14 +54,15 @@ export function parseEnvelope<Schema extends z.ZodType>(schema: Schema, message:
 /** What every inbox consumer is given, whichever way it applies its batches. */
 interface ConsumerBase<Schema extends z.ZodType<{ id: string }>> {
   bus: Bus;
-  db: Kysely<any>;
+  db: ModuleDb;
   /** The module's PostgreSQL schema, which holds its inbox. */
   inboxSchema: string;
   /** The module's outbox: what the effects write for delivery at commit is published through it once they have committed. */
   outbox: OutboxWriter;
   topic: string;
   group: string;
-  schema: Schema;
+  /** The zod schema of the topic's envelope: a message that fails it is poison. */
+  envelope: Schema;
   maxBatchSize?: number;
   /** Told how many messages each committed batch consumed and how many were duplicates. */
   observer?: ConsumerObserver;
@@ -99,7 +101,7 @@ export type InboxApply<Message> =
        * Inside the transaction that records the messages in the inbox (several statements). It
        * returns the handle of the rows it wrote with `context.outbox.atCommit`, if any.
        */
-      applyInTransaction(trx: Kysely<any>, messages: Message[], context: ApplyContext<Message>): Promise<AtCommit | void>;
+      applyInTransaction(trx: ModuleDb, messages: Message[], context: ApplyContext<Message>): Promise<AtCommit | void>;
     }
   | {
       /** As CTEs of the one statement that records the batch in the inbox (`consumerStatement`): one round trip per batch, for the hot paths. */
@@ -123,13 +125,13 @@ type ApplyBatch<Message> = (messages: Message[], traceOf: TraceOf<Message> | und
  * written for delivery at commit published, counted, and each copy skipped as a duplicate logged.
  */
 export function consumeInbox<Schema extends z.ZodType<{ id: string }>>(options: InboxConsumerOptions<Schema>): Promise<Subscription> {
-  const { bus, topic, group, schema } = options;
+  const { bus, topic, group, envelope } = options;
   const apply: ApplyBatch<z.infer<Schema>> = "applyInOneStatement" in options ? inOneStatement(options, options.applyInOneStatement) : inTransaction(options, options.applyInTransaction);
   return bus.subscribeBatch(
     topic,
     group,
     async (batch) => {
-      const envelopes = batch.map((message) => parseEnvelope(schema, message));
+      const envelopes = batch.map((message) => parseEnvelope(envelope, message));
       // A message twice in one batch is applied once: the first copy.
       const first = new Map<string, z.infer<Schema>>();
       for (const envelope of envelopes) if (!first.has(envelope.id)) first.set(envelope.id, envelope);
@@ -152,7 +154,7 @@ export function consumeInbox<Schema extends z.ZodType<{ id: string }>>(options: 
 /** A batch applied in a transaction: the inbox insert (`recordFirstSeen`), then the effects on the new messages. */
 function inTransaction<Message extends { id: string }>(
   options: ConsumerBase<z.ZodType<{ id: string }>>,
-  applyInTransaction: (trx: Kysely<any>, messages: Message[], context: ApplyContext<Message>) => Promise<AtCommit | void>,
+  applyInTransaction: (trx: ModuleDb, messages: Message[], context: ApplyContext<Message>) => Promise<AtCommit | void>,
 ): ApplyBatch<Message> {
   const { db, inboxSchema, topic, outbox } = options;
   return (messages, traceOf) =>
@@ -244,7 +246,7 @@ export function consumerStatement(schema: string, topic: string, effects: Pick<B
 
 /** Runs a consumer's statement for these messages (each id once, in order). */
 export function runConsumerStatement<Message extends { id: string }>(
-  db: Kysely<any>,
+  db: ModuleDb,
   statement: StatementTemplate<"ids" | "batch", StatementRow>,
   effects: BatchEffects<Message>,
   messages: readonly Message[],

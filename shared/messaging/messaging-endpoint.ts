@@ -1,4 +1,3 @@
-import type { Kysely } from "kysely";
 import type { z } from "zod";
 import type { Subscription } from "../bus/bus";
 import { RetentionJob, type RetentionRule } from "../db/retention-job";
@@ -13,6 +12,7 @@ import { inboxRetention, outboxRetention } from "./messaging.tables";
 import { OutboxWriter } from "./outbox";
 import { OutboxRelay, type ClaimEffects } from "./outbox-relay";
 import { CommittedPublisher } from "./publish-committed";
+import type { ModuleDb } from "../db";
 
 /**
  * One inbox consumer of a module: what it reads, and its effect, applied in the inbox's
@@ -44,12 +44,12 @@ export function inboxConsumer<Schema extends z.ZodType<{ id: string }>>(consumer
 }
 
 export interface MessagingEndpointOptions {
-  ports: Pick<ModulePorts, "db" | "bus" | "logger" | "metrics" | "retention" | "tracing">;
+  ports: Pick<ModulePorts, "database" | "bus" | "logger" | "metrics" | "retention" | "tracing">;
   /** The module's name (metrics) and PostgreSQL schema (its outbox and inbox). */
   module: string;
   schema: string;
   /** The module's kysely with its schema applied. */
-  db: Kysely<any>;
+  db: ModuleDb;
   /** What the relay's claim statement does besides claiming (see ClaimEffects). */
   claimEffects?: ClaimEffects;
   /**
@@ -86,7 +86,7 @@ export class MessagingEndpoint {
     this.#publisher = new CommittedPublisher({ db, bus: ports.bus, schema, logger });
     this.outbox = new OutboxWriter(schema, this.#publisher);
     this.#relay = new OutboxRelay({
-      database: ports.db,
+      database: ports.database,
       db,
       schema,
       bus: ports.bus,
@@ -119,7 +119,7 @@ export class MessagingEndpoint {
           db,
           inboxSchema: schema,
           outbox: this.outbox,
-          schema: consume.envelope,
+          envelope: consume.envelope,
           observer: ports.metrics.consumerObserver(consume.topic, consume.group),
           // Checked once here: with tracing off the consumers build no trace headers at all.
           traced: ports.tracing?.enabled === true,

@@ -1,7 +1,8 @@
-import type { ColumnType, Generated, Kysely } from "kysely";
+import type { ColumnType, Generated } from "kysely";
 import { sql } from "kysely";
 import type { RetentionRule } from "../db/retention-job";
 import type { OutboxDelivery } from "./outbox";
+import type { ModuleDb } from "../db";
 
 /** Outbox rows: written in the transaction of the state change, published by the relay. */
 export interface OutboxTable {
@@ -38,7 +39,7 @@ export interface MessagingTables {
  * Creates the outbox and inbox of a module in its own schema (`db` has the schema applied with
  * `withSchema`). Called from each module's first migration, so the tables belong to the module.
  */
-export async function createMessagingTables(db: Kysely<any>): Promise<void> {
+export async function createMessagingTables(db: ModuleDb): Promise<void> {
   await db.schema
     .createTable("outbox")
     .addColumn("id", "bigint", (column) => column.primaryKey().generatedAlwaysAsIdentity())
@@ -65,7 +66,7 @@ export async function createMessagingTables(db: Kysely<any>): Promise<void> {
  * The outbox's `headers` column: the trace context written with the row, in the same statement,
  * and published with it. Nullable without a default, so adding it rewrites nothing.
  */
-export async function addOutboxHeaders(db: Kysely<any>): Promise<void> {
+export async function addOutboxHeaders(db: ModuleDb): Promise<void> {
   await db.schema.alterTable("outbox").addColumn("headers", "jsonb").execute();
 }
 
@@ -75,7 +76,7 @@ export async function addOutboxHeaders(db: Kysely<any>): Promise<void> {
  * the relay's. `relayOnly` are topics whose rows must keep per-key order, and so go through the
  * relay alone: a row of theirs written for delivery at commit is refused by the table.
  */
-export async function addOutboxDelivery(db: Kysely<any>, relayOnly: readonly string[] = []): Promise<void> {
+export async function addOutboxDelivery(db: ModuleDb, relayOnly: readonly string[] = []): Promise<void> {
   await db.schema
     .alterTable("outbox")
     .addColumn("delivery", "text", (column) => column.notNull().defaultTo("relay").check(sql`delivery in ('relay', 'at-commit')`))
@@ -86,7 +87,7 @@ export async function addOutboxDelivery(db: Kysely<any>, relayOnly: readonly str
 }
 
 /** Retention needs the inbox's rows by age: an index on received_at (migration 004 of each module). */
-export async function indexInboxByAge(db: Kysely<any>): Promise<void> {
+export async function indexInboxByAge(db: ModuleDb): Promise<void> {
   await db.schema.createIndex("inbox_received_at").on("inbox").column("received_at").execute();
 }
 

@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder, type Selectable, type Transaction } 
 import type { Bus } from "../bus/bus";
 import { defaultFetchIntervalMs, sleep, spaceOut } from "../bus/delivery";
 import { Notifier } from "../bus/notifier";
-import type { Database } from "../db";
+import type { Database, ModuleDb } from "../db";
 import type { Logger } from "../logger";
 import type { OutboxState } from "../metrics";
 import type { MessagingTables, OutboxTable } from "./messaging.tables";
@@ -17,7 +17,7 @@ export type OutboxRow = Selectable<OutboxTable>;
 export interface OutboxRelayOptions {
   /** The module's database (for LISTEN) and its kysely with the module's schema applied. */
   database: Database<any>;
-  db: Kysely<any>;
+  db: ModuleDb;
   schema: string;
   bus: Bus;
   logger?: Logger;

@@ -1,8 +1,9 @@
-import { sql, type Kysely, type RawBuilder } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import type { Bus, OutgoingMessage } from "../bus/bus";
 import type { Envelope } from "../contracts/envelope";
 import { insertOutboxRowsFromJson } from "./outbox-insert";
 import type { CommittedPublisher } from "./publish-committed";
+import type { ModuleDb } from "../db";
 
 export interface OutboxMessage {
   topic: string;
@@ -40,12 +41,12 @@ export interface QueuedMessage {
  * Adds messages for the relay to the outbox inside the caller's transaction, so they exist if and
  * only if the state change commits, and wakes the relay: NOTIFY is delivered only on commit.
  */
-export async function enqueueForRelay(trx: Kysely<any>, schema: string, messages: OutboxMessage[]): Promise<void> {
+export async function enqueueForRelay(trx: ModuleDb, schema: string, messages: OutboxMessage[]): Promise<void> {
   await insertMessages(trx, schema, messages, "relay");
 }
 
 /** Inserts the rows in one round trip (a data-modifying CTE, beside the NOTIFY for relayed rows); returns them in order. */
-async function insertMessages(trx: Kysely<any>, schema: string, messages: OutboxMessage[], delivery: OutboxDelivery): Promise<QueuedMessage[]> {
+async function insertMessages(trx: ModuleDb, schema: string, messages: OutboxMessage[], delivery: OutboxDelivery): Promise<QueuedMessage[]> {
   if (messages.length === 0) return [];
   const values = outboxValues(messages, delivery);
   const insert = insertOutboxRowsFromJson(schema, sql`${JSON.stringify(values)}`);
@@ -82,7 +83,7 @@ export class OutboxWriter {
   }
 
   /** Adds messages to the outbox inside the caller's transaction; `publish()` the handle after its commit. No NOTIFY: the relay is the fallback. */
-  async atCommit(trx: Kysely<any>, messages: OutboxMessage[]): Promise<AtCommit> {
+  async atCommit(trx: ModuleDb, messages: OutboxMessage[]): Promise<AtCommit> {
     return this.written(await insertMessages(trx, this.schema, messages, "at-commit"));
   }
 

@@ -1,12 +1,13 @@
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import type { Bus } from "../bus/bus";
 import { arrayLiteral } from "../db/array-literal";
 import { StatementTemplate } from "../db/statement-template";
 import type { Logger } from "../logger";
 import { publishByTopic, type QueuedMessage } from "./outbox";
+import type { ModuleDb } from "../db";
 
 export interface CommittedPublisherOptions {
-  db: Kysely<any>;
+  db: ModuleDb;
   bus: Bus;
   schema: string;
   logger?: Logger;

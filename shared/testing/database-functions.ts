@@ -1,5 +1,6 @@
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import { applyFunctionFiles } from "../db/function-files";
+import type { ModuleDb } from "../db";
 
 /** A function of the schema whose definition in the database is not what its file says. */
 export interface FunctionDrift {
@@ -18,7 +19,7 @@ export interface FunctionDrift {
  * schema's functions and running the files in a transaction that is then rolled back, so the
  * database is left as it was. Returns what differs, or an empty list.
  */
-export async function functionDrift(db: Kysely<any>, schema: string, directory: URL): Promise<FunctionDrift[]> {
+export async function functionDrift(db: ModuleDb, schema: string, directory: URL): Promise<FunctionDrift[]> {
   const inDatabase = await definitions(db, schema);
   let fromFiles = new Map<string, string>();
   const rollback = new Error("roll back");
@@ -39,7 +40,7 @@ export async function functionDrift(db: Kysely<any>, schema: string, directory: 
     .map((name) => ({ function: name, inDatabase: inDatabase.get(name) ?? null, fromFiles: fromFiles.get(name) ?? null }));
 }
 
-async function definitions(db: Kysely<any>, schema: string): Promise<Map<string, string>> {
+async function definitions(db: ModuleDb, schema: string): Promise<Map<string, string>> {
   const { rows } = await sql<{ name: string; definition: string }>`
     select format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) as name,
            pg_get_functiondef(p.oid) as definition

@@ -56,7 +56,7 @@ export async function startModuleUnderTest<DB>(definition: ModuleDefinition<any>
   const logger = createLogger({ level: "error" });
   const config = loadConfig({}, [definition]);
   const portsOf = (overrides: Partial<ModulePorts> = {}): ModulePorts => ({
-    db: database,
+    database,
     bus,
     logger,
     metrics: new Metrics(),

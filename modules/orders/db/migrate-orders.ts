@@ -1,5 +1,4 @@
-import type { Kysely } from "kysely";
-import { migrate } from "../../../shared/db";
+import { migrate, type ModuleDb } from "../../../shared/db";
 import { ordersSchema } from "./orders.repository";
 import { ordersMigrations } from "./migrations/001-create-orders";
 
@@ -7,6 +6,6 @@ import { ordersMigrations } from "./migrations/001-create-orders";
 export const ordersFunctions = new URL("./functions/", import.meta.url);
 
 /** Schema `orders` brought up to date: its migrations, then its function files. */
-export function migrateOrders(db: Kysely<any>): Promise<void> {
+export function migrateOrders(db: ModuleDb): Promise<void> {
   return migrate(db, { schema: ordersSchema, migrations: ordersMigrations, functions: ordersFunctions });
 }

@@ -1,5 +1,4 @@
-import type { Kysely } from "kysely";
-import { migrate } from "../../../shared/db";
+import { migrate, type ModuleDb } from "../../../shared/db";
 import { paymentsSchema } from "./accounts.repository";
 import { paymentsMigrations } from "./migrations/001-create-payments";
 
@@ -7,6 +6,6 @@ import { paymentsMigrations } from "./migrations/001-create-payments";
 export const paymentsFunctions = new URL("./functions/", import.meta.url);
 
 /** Schema `payments` brought up to date: its migrations, then its function files. */
-export function migratePayments(db: Kysely<any>): Promise<void> {
+export function migratePayments(db: ModuleDb): Promise<void> {
   return migrate(db, { schema: paymentsSchema, migrations: paymentsMigrations, functions: paymentsFunctions });
 }

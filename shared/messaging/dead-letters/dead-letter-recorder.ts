@@ -1,13 +1,14 @@
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import { deadLetterTopic, DependencyUnavailableError, type Bus, type Subscription } from "../../bus/bus";
 import { isDatabaseUnavailable } from "../../db/unavailable";
 import { deadLetterOf, type DeadLetterRecord } from "./dead-letter";
 import type { SubjectPath } from "./dead-letter-subject";
+import type { ModuleDb } from "../../db";
 
 export interface DeadLetterRecorderOptions {
   bus: Bus;
   /** The module's kysely; the rows go to `<schema>.dead_letters`. */
-  db: Kysely<any>;
+  db: ModuleDb;
   schema: string;
   /** The topic the module consumes: the recorder reads `<topic>.dlq`. */
   topic: string;
@@ -49,7 +50,7 @@ export function recordDeadLetters(options: DeadLetterRecorderOptions): Promise<S
  * `last_event`): latest error, headers and attempts, state back to pending, replay count kept.
  * The message travels as base64 text, which both drivers pass alike, and is stored as bytes.
  */
-async function upsert(trx: Kysely<any>, schema: string, record: DeadLetterRecord): Promise<void> {
+async function upsert(trx: ModuleDb, schema: string, record: DeadLetterRecord): Promise<void> {
   const message = Buffer.from(record.value, "utf8").toString("base64");
   const failedAt = record.failedAt.toISOString();
   await sql`

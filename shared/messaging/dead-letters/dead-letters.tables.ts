@@ -1,6 +1,7 @@
-import { sql, type ColumnType, type Kysely } from "kysely";
+import { sql, type ColumnType } from "kysely";
 import type { RetentionRule } from "../../db/retention-job";
 import { subjectOf, type SubjectPath } from "./dead-letter-subject";
+import type { ModuleDb } from "../../db";
 
 export const deadLetterStates = ["pending", "redriven", "discarded"] as const;
 export type DeadLetterState = (typeof deadLetterStates)[number];
@@ -44,7 +45,7 @@ export interface DeadLetterTables {
 }
 
 /** Creates `dead_letters` in a module's schema (`db` has it applied); called from the module's migration. */
-export async function createDeadLettersTable(db: Kysely<any>): Promise<void> {
+export async function createDeadLettersTable(db: ModuleDb): Promise<void> {
   await db.schema
     .createTable("dead_letters")
     .addColumn("id", "uuid", (column) => column.primaryKey())
@@ -82,7 +83,7 @@ const backfillPage = 500;
  * it in for the rows already there from their stored messages, read with `subjects` (by topic) as
  * the recorder reads new ones. Dead letters are an operator's queue, not a log: a few pages.
  */
-export async function addDeadLetterSubjects(db: Kysely<any>, subjects: Readonly<Record<string, SubjectPath>>): Promise<void> {
+export async function addDeadLetterSubjects(db: ModuleDb, subjects: Readonly<Record<string, SubjectPath>>): Promise<void> {
   await db.schema.alterTable("dead_letters").addColumn("subject", "text").execute();
   await db.schema
     .createIndex("dead_letters_by_subject")

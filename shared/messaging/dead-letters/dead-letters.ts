@@ -1,15 +1,16 @@
-import { sql, type Kysely, type RawBuilder } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import { DependencyUnavailableError, type Bus } from "../../bus/bus";
 import { publishByTopic } from "../outbox";
 import { arrayLiteral } from "../../db/array-literal";
 import { redriveHeaders } from "./dead-letter";
 import type { DeadLetter, DeadLetterListFilter, DeadLetterStore, DeadLetterSummary, RedriveFilter, RedriveResult } from "./dead-letter-store";
 import type { DeadLetterState } from "./dead-letters.tables";
+import type { ModuleDb } from "../../db";
 
 export interface DeadLettersOptions {
   module: string;
   /** The module's kysely and the schema of its `dead_letters` table. */
-  db: Kysely<any>;
+  db: ModuleDb;
   schema: string;
   bus: Bus;
   topics: readonly string[];
@@ -123,7 +124,7 @@ export class DeadLetters implements DeadLetterStore {
     return sql.join(conditions, sql` and `);
   }
 
-  async #select(trx: Kysely<any>, id: string, forUpdate: boolean): Promise<FullRow | undefined> {
+  async #select(trx: ModuleDb, id: string, forUpdate: boolean): Promise<FullRow | undefined> {
     const { rows } = await sql<FullRow>`
       select ${detailColumns} from ${this.#table} where id = ${id}::uuid
       ${forUpdate ? sql`for update` : sql``}`.execute(trx);
@@ -140,7 +141,7 @@ export class DeadLetters implements DeadLetterStore {
     }
   }
 
-  async #markRedriven(trx: Kysely<any>, ids: string[]): Promise<FullRow[]> {
+  async #markRedriven(trx: ModuleDb, ids: string[]): Promise<FullRow[]> {
     const { rows } = await sql<FullRow>`
       update ${this.#table} set state = 'redriven', replay_count = replay_count + 1, resolved_at = now()
       where id = any(${arrayLiteral(ids)}::text::uuid[])

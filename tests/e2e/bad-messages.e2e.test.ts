@@ -11,7 +11,7 @@ import { createLogger } from "../../shared/logger";
 import { startServer, type RunningServer } from "../../shared/server";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys, testRedisUrl } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisUrl, testRedisPrefix } from "../../shared/testing/redis";
 import { openAccount } from "../support/walkthrough";
 
 /**
@@ -21,7 +21,7 @@ import { openAccount } from "../support/walkthrough";
  * `<topic>.dlq` once, nothing may be written for it, and the valid ones behind it (same key, so
  * same partition, in order) must still be applied.
  */
-const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
+const prefix = testRedisPrefix();
 /** Generated bad messages per topic, besides the fixed cases. */
 const generated = 40;
 

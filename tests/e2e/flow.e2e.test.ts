@@ -6,7 +6,7 @@ import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys, testRedisUrl } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisUrl, testRedisPrefix } from "../../shared/testing/redis";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
 import { openAccount, placeOrder, watchOrders } from "../support/walkthrough";
 
@@ -55,7 +55,7 @@ describe("the whole flow", () => {
   }, 60_000);
 
   describe("in split mode: two processes over Redis and PostgreSQL", () => {
-    const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
+    const prefix = testRedisPrefix();
     const processes: Record<"orders" | "payments", SystemProcess | undefined> = { orders: undefined, payments: undefined };
     const databases: Record<string, string> = {};
 

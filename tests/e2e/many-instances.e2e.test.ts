@@ -1,10 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
-import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { sql } from "kysely";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys, testRedisUrl } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisUrl, testRedisPrefix } from "../../shared/testing/redis";
 import { BusStreams } from "../support/bus-streams";
 import { checkInvariants, openModuleDatabases, pendingOrders, unpublishedOutboxRows } from "../support/invariants";
 import { startLoad } from "../support/order-load";
@@ -30,7 +29,7 @@ const randomInt = (from: number, to: number) => from + Math.floor(Math.random() 
 test("two of each module on one database and bus; one of each killed with -9 mid-load: nothing lost or doubled, every final status pushed", async () => {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
-  const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
+  const prefix = testRedisPrefix();
   cleanups.push(() => deleteRedisKeys(prefix));
   const env = { DATABASE_URL: database.url, BUS: "redis", REDIS_URL: testRedisUrl, REDIS_PREFIX: prefix, REDIS_PARTITION_LEASE: lease };
   const launch = async (mode: "orders" | "payments") => {

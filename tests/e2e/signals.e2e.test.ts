@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisPrefix } from "../../shared/testing/redis";
 import { descendants, isAlive } from "../support/process-tree";
 import { startTimeoutMs } from "../support/system-process";
 
@@ -76,7 +75,7 @@ describe("SIGTERM to the pid the runner started", () => {
   }, startTimeoutMs + 30_000);
 
   test("npm run split: both servers stop cleanly, exit 0, nothing left", async () => {
-    const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
+    const prefix = testRedisPrefix();
     cleanups.push(() => deleteRedisKeys(prefix));
     const started = await runScript(["npm", "run", "split"], { PAYMENTS_PORT: "0", REDIS_PREFIX: prefix }, 2);
     await stopsCleanly(started, 2);

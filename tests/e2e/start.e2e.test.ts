@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { randomUUID } from "node:crypto";
 import { eventually } from "../../shared/testing/eventually";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys, testRedisUrl } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisUrl, testRedisPrefix } from "../../shared/testing/redis";
 import { startProcess, startTimeoutMs, type SystemProcess } from "../support/system-process";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -80,7 +79,7 @@ describe("the process", () => {
     async () => {
       const database = await createTestDatabase();
       cleanups.push(() => database.drop());
-      const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
+      const prefix = testRedisPrefix();
       cleanups.push(() => deleteRedisKeys(prefix));
       const started = await start({ DATABASE_URL: database.url, BUS: "redis", REDIS_URL: testRedisUrl, REDIS_PREFIX: prefix });
       const baseUrl = await started.listening();

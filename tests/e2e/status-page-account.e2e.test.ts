@@ -9,7 +9,7 @@ import { loadConfig } from "../../shared/config";
 import { createLogger } from "../../shared/logger";
 import { startServer } from "../../shared/server";
 import { createTestDatabase } from "../../shared/testing/postgres";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisPrefix } from "../../shared/testing/redis";
 import { launchChromium } from "../support/chromium";
 
 /**
@@ -19,7 +19,7 @@ import { launchChromium } from "../support/chromium";
  * and what it says when it cannot do it.
  */
 const cleanups: (() => Promise<unknown>)[] = [];
-const prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
+const prefix = testRedisPrefix();
 let browser: Browser;
 let mono: string;
 let split: { orders: string; payments: string; ordersUntold: string; ordersNotAllowed: string };

@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { deleteRedisKeys } from "../../shared/testing/redis";
+import { deleteRedisKeys, testRedisPrefix } from "../../shared/testing/redis";
 import { createTestDatabase } from "../../shared/testing/postgres";
 import { startProcess, type SystemProcess } from "./system-process";
 
@@ -27,7 +26,7 @@ const counterNames: Record<keyof MessageCounters, string> = {
  * keep one URL (and meanwhile get "connection refused", as from a real restart).
  */
 export class SplitSystem {
-  readonly prefix = `gozon-test-${randomUUID().slice(0, 8)}:`;
+  readonly prefix = testRedisPrefix();
   readonly databaseUrls = {} as Record<Side, string>;
   readonly urls = {} as Record<Side, string>;
   readonly #processes = {} as Record<Side, SystemProcess>;

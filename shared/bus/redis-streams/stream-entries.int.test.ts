@@ -1,11 +1,10 @@
 import { afterAll, expect, test } from "bun:test";
 import Redis from "ioredis";
-import { randomUUID } from "node:crypto";
-import { testRedisUrl } from "../../testing/redis";
+import { testRedisUrl, testRedisPrefix } from "../../testing/redis";
 import { trimConsumed } from "./stream-entries";
 
 const redis = new Redis(testRedisUrl);
-const stream = `gozon-test-${randomUUID().slice(0, 8)}:trim:0`;
+const stream = `${testRedisPrefix()}trim:0`;
 afterAll(async () => {
   await redis.del(stream);
   await redis.quit();

@@ -2,59 +2,31 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { Admission } from "../../shared/admission/admission";
-import { MemoryBroker } from "../../shared/bus/memory/memory-broker";
-import { MemoryBus } from "../../shared/bus/memory/memory-bus";
-import { loadConfig } from "../../shared/config";
-import { createDatabase, type Database } from "../../shared/db";
-import { createAuthPolicy } from "../../shared/http/auth";
-import { createApp } from "../../shared/http/create-app";
-import { createLogger } from "../../shared/logger";
-import { Metrics } from "../../shared/metrics";
-import type { Module } from "../../shared/module";
 import { eventually } from "../../shared/testing/eventually";
-import { createTestDatabase } from "../../shared/testing/postgres";
+import { startModuleUnderTest, type ModuleUnderTest } from "../../shared/testing/module-under-test";
 import type { OrdersDatabase } from "./db/orders.tables";
 import { ordersModule } from "./index";
 
-const logger = createLogger({ level: "error" });
 /** Small queues, and no wait bound within a test's time: only the count refuses. */
 const queueBounds = { maxEventLoopDelayMs: 10_000, requests: { maxQueue: 2, maxWaitMs: 60_000 } };
-const settings = ordersModule.settings.parse({ ORDER_INTAKE_MAX_QUEUE: "3", ORDER_INTAKE_MAX_WAIT: "60s" });
+const env = { ORDER_INTAKE_MAX_QUEUE: "3", ORDER_INTAKE_MAX_WAIT: "60s" };
 
 describe("orders under overload (PostgreSQL)", () => {
-  let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
-  let database: Database<OrdersDatabase>;
-  let bus: MemoryBus;
-  let module: Module;
-  let server: ReturnType<typeof Bun.serve>;
+  let system: ModuleUnderTest<OrdersDatabase>;
   let admin: postgres.Sql;
   const admission = new Admission();
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase();
-    database = await createDatabase<OrdersDatabase>({ url: testDatabase.url, dataDir: "" });
-    bus = new MemoryBus({ broker: new MemoryBroker() });
-    const metrics = new Metrics();
-    metrics.watchQueues(() => admission.states());
-    const ports = { database, bus, logger, metrics, auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention, admission, queueBounds };
-    module = ordersModule.create(ports, settings);
-    await module.start();
-    const app = createApp({ logger, metrics, admission });
-    app.route("/", module.routes);
-    server = Bun.serve({ port: 0, fetch: app.fetch });
-    admin = postgres(testDatabase.url, { max: 2, onnotice: () => {} });
+    system = await startModuleUnderTest(ordersModule, { bus: "memory", serve: true, env, admission: { admission, queueBounds } });
+    admin = postgres(system.databaseUrl, { max: 2, onnotice: () => {} });
   });
 
   afterAll(async () => {
-    await server.stop(true);
-    await module.stop();
-    await bus.close();
-    await database.close();
     await admin.end();
-    await testDatabase.drop();
+    await system.stop();
   });
 
-  const url = (path: string) => new URL(path, server.url).toString();
+  const url = (path: string) => system.url(path);
   const placeOrder = (description: string, init: RequestInit = {}) =>
     fetch(url("/api/orders"), {
       method: "POST",

@@ -2,57 +2,30 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { Admission } from "../../shared/admission/admission";
-import { MemoryBroker } from "../../shared/bus/memory/memory-broker";
-import { MemoryBus } from "../../shared/bus/memory/memory-bus";
-import { defaultQueueBounds, loadConfig } from "../../shared/config";
-import { createDatabase, type Database } from "../../shared/db";
-import { createAuthPolicy } from "../../shared/http/auth";
-import { createApp } from "../../shared/http/create-app";
-import { createLogger } from "../../shared/logger";
-import { Metrics } from "../../shared/metrics";
-import type { Module } from "../../shared/module";
+import { defaultQueueBounds } from "../../shared/config";
 import { eventually } from "../../shared/testing/eventually";
-import { createTestDatabase } from "../../shared/testing/postgres";
+import { startModuleUnderTest, type ModuleUnderTest } from "../../shared/testing/module-under-test";
 import type { PaymentsDatabase } from "./db/payments.tables";
 import { paymentsModule } from "./index";
 
-const logger = createLogger({ level: "error" });
-
 describe("payments under overload (PostgreSQL)", () => {
-  let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
-  let database: Database<PaymentsDatabase>;
-  let bus: MemoryBus;
-  let module: Module;
-  let server: ReturnType<typeof Bun.serve>;
+  let system: ModuleUnderTest<PaymentsDatabase>;
   let admin: postgres.Sql;
   const admission = new Admission();
+  // A request queue of two, and no wait bound within the test's time: only the count refuses.
+  const queueBounds = { ...defaultQueueBounds, requests: { maxQueue: 2, maxWaitMs: 60_000 } };
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase();
-    database = await createDatabase<PaymentsDatabase>({ url: testDatabase.url, dataDir: "" });
-    bus = new MemoryBus({ broker: new MemoryBroker() });
-    const metrics = new Metrics();
-    // A request queue of two, and no wait bound within the test's time: only the count refuses.
-    const queueBounds = { ...defaultQueueBounds, requests: { maxQueue: 2, maxWaitMs: 60_000 } };
-    const ports = { database, bus, logger, metrics, auth: createAuthPolicy({ kind: "none" }), retention: loadConfig({}).retention, admission, queueBounds };
-    module = paymentsModule.create(ports, paymentsModule.settings.parse({}));
-    await module.start();
-    const app = createApp({ logger, metrics, admission });
-    app.route("/", module.routes);
-    server = Bun.serve({ port: 0, fetch: app.fetch });
-    admin = postgres(testDatabase.url, { max: 1, onnotice: () => {} });
+    system = await startModuleUnderTest(paymentsModule, { bus: "memory", serve: true, admission: { admission, queueBounds } });
+    admin = postgres(system.databaseUrl, { max: 1, onnotice: () => {} });
   });
 
   afterAll(async () => {
-    await server.stop(true);
-    await module.stop();
-    await bus.close();
-    await database.close();
     await admin.end();
-    await testDatabase.drop();
+    await system.stop();
   });
 
-  const url = (path: string) => new URL(path, server.url).toString();
+  const url = (path: string) => system.url(path);
   const post = (path: string, body: unknown) => fetch(url(path), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const depth = () => admission.states().find((state) => state.queue === "payments-requests")?.depth;
 

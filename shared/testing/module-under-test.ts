@@ -1,11 +1,12 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Admission } from "../admission/admission";
 import { websocket } from "hono/bun";
 import type { Bus } from "../bus/bus";
 import type { RetryPolicy } from "../bus/delivery";
 import { MemoryBroker } from "../bus/memory/memory-broker";
 import { MemoryBus } from "../bus/memory/memory-bus";
 import { RedisBus } from "../bus/redis-streams/redis-bus";
-import { loadConfig } from "../config";
+import { loadConfig, type QueueBoundsSettings } from "../config";
 import { createDatabase, type Database } from "../db";
 import { createAuthPolicy } from "../http/auth";
 import { createApp } from "../http/create-app";
@@ -21,6 +22,8 @@ const retryPolicy: RetryPolicy = { maxAttempts: 3, baseBackoffMs: 10, maxBackoff
 /** One module started on a fresh PostgreSQL database, over its own bus, behind an app of its routes. */
 export interface ModuleUnderTest<DB> {
   readonly database: Database<DB>;
+  /** The test database's URL, for a connection of the test's own. */
+  readonly databaseUrl: string;
   readonly bus: Bus;
   /** The running module (another one after `restart`). */
   readonly module: Module;
@@ -39,11 +42,15 @@ export interface ModuleUnderTestOptions {
   bus: "memory" | "redis";
   /** Serves the app with Bun.serve on a free port (WebSockets included), for `url()`. */
   serve?: boolean;
+  /** The module's own variables, as the environment would set them (default: none). */
+  env?: Record<string, string>;
+  /** The process's bounded queues: the module builds its queues there, the app refuses with them and /metrics shows them. */
+  admission?: { admission: Admission; queueBounds: QueueBoundsSettings };
 }
 
 /**
- * Starts `definition`'s module as the integration tests exercise it: its settings as an empty
- * environment resolves them, default retention, no auth, a logger that prints only errors.
+ * Starts `definition`'s module as the integration tests exercise it: its settings as `env` (else an
+ * empty environment) resolves them, default retention, no auth, a logger that prints only errors.
  */
 export async function startModuleUnderTest<DB>(definition: ModuleDefinition<any>, options: ModuleUnderTestOptions): Promise<ModuleUnderTest<DB>> {
   const testDatabase = await createTestDatabase();
@@ -54,23 +61,28 @@ export async function startModuleUnderTest<DB>(definition: ModuleDefinition<any>
       ? new MemoryBus({ broker: new MemoryBroker(), retryPolicy })
       : new RedisBus({ url: testRedisUrl, prefix, leaseMs: 1_000, blockMs: 200, retryPolicy });
   const logger = createLogger({ level: "error" });
-  const config = loadConfig({}, [definition]);
-  const portsOf = (overrides: Partial<ModulePorts> = {}): ModulePorts => ({
+  const config = loadConfig(options.env ?? {}, [definition]);
+  const admission = options.admission?.admission;
+  const portsOf = (overrides: Partial<ModulePorts> = {}, metrics = new Metrics()): ModulePorts => ({
     database,
     bus,
     logger,
-    metrics: new Metrics(),
+    metrics,
     auth: createAuthPolicy({ kind: "none" }),
     retention: config.retention,
+    ...options.admission,
     ...overrides,
   });
-  let module = definition.create(portsOf(), config.moduleSettings[definition.name]);
+  const metrics = new Metrics();
+  if (admission) metrics.watchQueues(() => admission.states());
+  let module = definition.create(portsOf({}, metrics), config.moduleSettings[definition.name]);
   await module.start();
-  const app = createApp({ logger });
+  const app = createApp({ logger, metrics, admission });
   app.route("/", module.routes);
   const server = options.serve ? Bun.serve({ port: 0, fetch: app.fetch, websocket }) : undefined;
   return {
     database,
+    databaseUrl: testDatabase.url,
     bus,
     get module() {
       return module;

@@ -1,39 +1,21 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
-import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
-import { depositInto, findAccount, insertAccount, paymentsSchema } from "./accounts.repository";
+import { testBackends } from "../../../shared/testing/postgres";
+import { depositInto, insertAccount } from "./accounts.repository";
 import { debitOrders, type OrderDebit } from "./debit-orders.test-helper";
-import { migratePayments } from "./migrate-payments";
-import type { PaymentsDatabase } from "./payments.tables";
+import { usePaymentsTestDatabase } from "./payments-test-database";
 
 // The batch debit (payments.debit_orders) on both backends: the same SQL runs on PostgreSQL and PGlite.
 for (const backend of testBackends) {
   describe(`debitOrders on ${backend}`, () => {
-    let testDatabase: TestDatabase<PaymentsDatabase>;
-    const db = () => testDatabase.database.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
-
-    beforeAll(async () => {
-      testDatabase = await openTestDatabase<PaymentsDatabase>(backend);
-      await migratePayments(testDatabase.database.kysely);
-    }, 30_000);
-    afterAll(() => testDatabase?.cleanup());
-
-    async function accountWith(balance: number): Promise<string> {
-      const userId = randomUUID();
-      await insertAccount(db(), userId);
-      if (balance > 0) await depositInto(db(), userId, balance);
-      return userId;
-    }
+    const { db, inTransaction, accountWith, balanceOf } = usePaymentsTestDatabase(backend);
     const debitsOf = (userId: string) =>
       db().selectFrom("ledger").select(["order_id", "amount", "balance_after"]).where("user_id", "=", userId).where("kind", "=", "debit").orderBy("id").execute();
     async function ledgerSumOf(userId: string): Promise<number> {
       const rows = await db().selectFrom("ledger").select(["kind", "amount"]).where("user_id", "=", userId).execute();
       return rows.reduce((total, row) => total + (row.kind === "deposit" ? row.amount : -row.amount), 0);
     }
-    const balanceOf = async (userId: string) => (await findAccount(db(), userId))?.balance;
-    const inOneTransaction = (items: OrderDebit[]) =>
-      testDatabase.database.kysely.transaction().execute((trx) => debitOrders(trx.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>, items));
+    const inOneTransaction = (items: OrderDebit[]) => inTransaction((trx) => debitOrders(trx, items));
 
     test("a batch mixing users: each user's orders in batch order, answers in batch order, balances equal the ledger", async () => {
       const alice = await accountWith(1_000);
@@ -79,8 +61,8 @@ for (const backend of testBackends) {
 
     test("a batch that fails rolls back every debit in it", async () => {
       const userId = await accountWith(1_000);
-      const failing = testDatabase.database.kysely.transaction().execute(async (trx) => {
-        await debitOrders(trx.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>, [{ orderId: randomUUID(), userId, amount: 400 }]);
+      const failing = inTransaction(async (trx) => {
+        await debitOrders(trx, [{ orderId: randomUUID(), userId, amount: 400 }]);
         throw new Error("the consumer's transaction fails after the debits");
       });
       await expect(failing).rejects.toThrow("after the debits");

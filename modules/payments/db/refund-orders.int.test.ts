@@ -1,39 +1,23 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { eventually } from "../../../shared/testing/eventually";
-import { openTestDatabase, testBackends, type TestDatabase } from "../../../shared/testing/postgres";
-import { depositInto, findAccount, insertAccount, paymentsSchema } from "./accounts.repository";
+import { testBackends } from "../../../shared/testing/postgres";
+import { depositInto, insertAccount } from "./accounts.repository";
 import { debitOrders } from "./debit-orders.test-helper";
-import { migratePayments } from "./migrate-payments";
 import type { PaymentsDatabase } from "./payments.tables";
+import { usePaymentsTestDatabase } from "./payments-test-database";
 import { refundOrders } from "./refunds.repository";
 
 // Refund requests (payments.refund_orders) and the debit they void (payments.debit_orders), on both backends.
 for (const backend of testBackends) {
   describe(`refundOrders on ${backend}`, () => {
-    let testDatabase: TestDatabase<PaymentsDatabase>;
-    const db = () => testDatabase.database.kysely.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
-    const inTransaction = <T>(work: (trx: Kysely<PaymentsDatabase>) => Promise<T>) =>
-      testDatabase.database.kysely.transaction().execute((trx) => work(trx.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>));
+    const { db, inTransaction, accountWith, balanceOf } = usePaymentsTestDatabase(backend);
     const refund = (orderId: string, userId: string) => inTransaction((trx) => refundOrders(trx, [{ orderId, userId }]));
     const debit = (orderId: string, userId: string, amount: number) => inTransaction((trx) => debitOrders(trx, [{ orderId, userId, amount }]));
 
-    beforeAll(async () => {
-      testDatabase = await openTestDatabase<PaymentsDatabase>(backend);
-      await migratePayments(testDatabase.database.kysely);
-    }, 30_000);
-    afterAll(() => testDatabase?.cleanup());
-
-    async function accountWith(balance: number): Promise<string> {
-      const userId = randomUUID();
-      await insertAccount(db(), userId);
-      if (balance > 0) await depositInto(db(), userId, balance);
-      return userId;
-    }
     const ledgerOf = (userId: string) =>
       db().selectFrom("ledger").select(["kind", "amount", "order_id", "balance_after"]).where("user_id", "=", userId).orderBy("id").execute();
-    const balanceOf = async (userId: string) => (await findAccount(db(), userId))?.balance;
     async function expectBalanceIsLedgerSum(userId: string): Promise<void> {
       const sum = (await ledgerOf(userId)).reduce((total, row) => total + (row.kind === "debit" ? -row.amount : row.amount), 0);
       expect(await balanceOf(userId)).toBe(sum);

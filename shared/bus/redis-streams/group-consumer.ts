@@ -1,8 +1,7 @@
 import type { ChainableCommander, default as Redis } from "ioredis";
-import type { BatchHandler } from "../bus";
 import { sleep, type DeliveryContext } from "../delivery";
 import type { BusLogger } from "../logger";
-import { MemberReader } from "./member-reader";
+import { MemberReader, type ReadingOptions } from "./member-reader";
 import type { StreamKeys } from "./stream-entries";
 
 // Lease scripts compare the owner before touching the key, so a member whose lease lapsed and
@@ -18,18 +17,12 @@ async function inOneRoundTrip<T extends unknown[]>(pipeline: ChainableCommander,
   return indexes.map((index) => replies[index]?.[1]) as T;
 }
 
-export interface GroupConsumerOptions {
+export interface GroupConsumerOptions extends ReadingOptions {
   commands: Redis;
   keys: StreamKeys;
   topic: string;
   group: string;
   memberId: string;
-  handler: BatchHandler;
-  batched: boolean;
-  maxBatchSize: number;
-  blockMs: number;
-  fetchIntervalMs: number;
-  leaseMs: number;
   /** Builds the delivery context of the member's reader; its signal is aborted when the subscription stops or the bus dies. */
   context(stop: AbortSignal): DeliveryContext;
   logger?: BusLogger;

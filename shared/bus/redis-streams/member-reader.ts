@@ -4,17 +4,10 @@ import { deliverAcrossPartitions, sleep, spaceOut, type DeliveryContext } from "
 import type { BusLogger } from "../logger";
 import { Notifier } from "../notifier";
 import { toDelivery, trimConsumed, type StreamKeys } from "./stream-entries";
-import { StreamGroup, type PartitionEntry } from "./stream-group";
+import { StreamGroup, type PartitionEntry, type StreamGroupOptions } from "./stream-group";
 
-export interface MemberReaderOptions {
-  /** A connection of its own: a blocking XREADGROUP holds every other command on its connection. */
-  connection: Redis;
-  /** The shared command connection: XAUTOCLAIM, CLIENT UNBLOCK, trimming. */
-  commands: Redis;
-  keys: StreamKeys;
-  topic: string;
-  group: string;
-  consumer: string;
+/** How a member reads and hands out its entries (a group consumer passes them through to its reader). */
+export interface ReadingOptions {
   handler: BatchHandler;
   batched: boolean;
   maxBatchSize: number;
@@ -23,6 +16,10 @@ export interface MemberReaderOptions {
   fetchIntervalMs: number;
   /** The partition lease: an entry pending on another consumer for this long is a former owner's, claimed again. */
   leaseMs: number;
+}
+
+/** The stream group's connections and names (`commands` also trims), how to read, and the delivery context. */
+export interface MemberReaderOptions extends StreamGroupOptions, ReadingOptions {
   context: DeliveryContext;
   logger?: BusLogger;
 }

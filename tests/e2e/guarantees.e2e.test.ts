@@ -10,8 +10,8 @@ import { openAccount } from "../support/walkthrough";
 import { testRedisUrl } from "../../shared/testing/redis";
 
 /**
- * The delivery and payment guarantees (docs/architecture.md#flow) proved on the real thing: two processes (MODE=orders, MODE=payments), each on a
- * fresh PostgreSQL database, over Redis. Every scenario ends with the invariants checked straight
+ * The delivery and payment guarantees (docs/architecture.md#flow) proved on the real thing: two
+ * processes (MODE=orders, MODE=payments), each on a fresh PostgreSQL database, over Redis. Every scenario ends with the invariants checked straight
  * against both databases, and prints one line of numbers.
  */
 const cleanups: (() => Promise<unknown>)[] = [];

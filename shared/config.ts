@@ -8,11 +8,12 @@ import { count, oneOf, queueWait, urlWith } from "./settings";
 import { checkTracing, resolveTracing, tracingVariables, type TracingSettings } from "./tracing/tracing-settings";
 
 /**
- * The one schema over the environment (docs/architecture.md#settings), composed of the shared settings below and each
- * module's own (`ModuleDefinition.settings`). `loadConfig` validates every variable it knows,
- * applies the per-mode defaults and returns a resolved, typed `Config`; a bad value throws a
- * `ConfigError` whose message is one line naming the variable, its value (never a secret) and
- * what it accepts. Empty strings count as unset. Nothing else in the code reads `process.env`.
+ * The one schema over the environment (docs/architecture.md#settings), composed of the shared
+ * settings below and each module's own (`ModuleDefinition.settings`). `loadConfig` validates every
+ * variable it knows, applies the per-mode defaults and returns a resolved, typed `Config`; a bad
+ * value throws a `ConfigError` whose message is one line naming the variable, its value (never a
+ * secret) and what it accepts. Empty strings count as unset. Nothing else in the code reads
+ * `process.env`.
  */
 
 const busKinds = ["memory", "redis", "kafka"] as const;

@@ -18,10 +18,10 @@ declare module "hono" {
 }
 
 /**
- * Who may do what (docs/architecture.md#authentication), as the composition root hands it to each module. With AUTH=none
- * every request may act for any user; with AUTH=jwt a protected route needs a verified bearer
- * token, whose `sub` is the caller, and a user id in the request must be the caller's (or the
- * caller an admin). Modules use only this port; they never read the configuration.
+ * Who may do what (docs/architecture.md#authentication), as the composition root hands it to each
+ * module. With AUTH=none every request may act for any user; with AUTH=jwt a protected route needs
+ * a verified bearer token, whose `sub` is the caller, and a user id in the request must be the
+ * caller's (or the caller an admin). Modules use only this port; they never read the configuration.
  */
 export interface AuthPolicy {
   readonly kind: AuthConfig["kind"];

@@ -63,10 +63,10 @@ export interface MessagingEndpointOptions {
 
 /**
  * A module's messaging, wired once: its outbox relay, its inbox consumers, its outbox writer (for
- * the rows published at commit, by the consumers' batches and the module's own transactions), the recorder of the consumed topics' dead letters (`deadLetters`,
- * for the admin API), the retention job over the module's tables, and their metrics. Stopping goes
- * in the order that loses nothing: the consumers finish their batches, the publisher marks what it
- * published, then the relay stops.
+ * the rows published at commit, by the consumers' batches and the module's own transactions), the
+ * recorder of the consumed topics' dead letters (`deadLetters`, for the admin API), the retention
+ * job over the module's tables, and their metrics. Stopping goes in the order that loses nothing:
+ * the consumers finish their batches, the publisher marks what it published, then the relay stops.
  */
 export class MessagingEndpoint {
   readonly #options: MessagingEndpointOptions;

@@ -14,10 +14,10 @@ export const queuedColumns = ["id", "topic", "key", "value", "headers", "deliver
 
 /**
  * The INSERT of outbox rows into `<schema>.outbox` from a query: `values` gives each column as an
- * SQL expression over `from` (`delivery` with `outboxDelivery`) (a FROM clause, with its `order by` when the rows' order matters: ids
- * are handed out in that order). It answers `queuedColumns`, so it can be the CTE `queued` of a
- * bigger statement. Every writer of outbox rows goes through here, so the column list is written
- * once.
+ * SQL expression over `from` (`delivery` with `outboxDelivery`), and `from` is a FROM clause, with
+ * its `order by` when the rows' order matters (ids are handed out in that order). It answers `queuedColumns`, so
+ * it can be the CTE `queued` of a bigger statement. Every writer of outbox rows goes through here,
+ * so the column list is written once.
  */
 export function insertOutboxRows(schema: string, values: Record<OutboxColumn, RawBuilder<unknown>>, from: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`insert into ${sql.table(`${schema}.outbox`)} (${sql.join(outboxColumns.map((column) => sql.ref(column)))})

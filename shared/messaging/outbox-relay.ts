@@ -54,12 +54,12 @@ export interface ClaimEffects {
 }
 
 /**
- * Publishes a module's outbox (docs/architecture.md#outbox). Each round is one transaction that takes the module's
- * advisory lock, claims the oldest unpublished rows in id order, publishes them and marks them
- * published. Only the instance holding the lock publishes, so per-key order holds with several
- * instances running; the others stay on standby. A crash after publishing and before the commit
- * publishes the rows again: consumers de-duplicate on the message id. Rows written for delivery at
- * commit are their writers' to publish first; the relay is their fallback.
+ * Publishes a module's outbox (docs/architecture.md#outbox). Each round is one transaction that
+ * takes the module's advisory lock, claims the oldest unpublished rows in id order, publishes them
+ * and marks them published. Only the instance holding the lock publishes, so per-key order holds
+ * with several instances running; the others stay on standby. A crash after publishing and before
+ * the commit publishes the rows again: consumers de-duplicate on the message id. Rows written for
+ * delivery at commit are their writers' to publish first; the relay is their fallback.
  */
 export class OutboxRelay {
   readonly #wake = new Notifier();

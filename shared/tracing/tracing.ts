@@ -19,9 +19,9 @@ export interface CapturedTrace {
 }
 
 /**
- * The process's tracing (docs/architecture.md#operations), handed to the modules as a port. When tracing is off
- * (`tracingOff`) nothing is built: callers check `enabled` once, where they are set up, and leave
- * the hot paths as they were.
+ * The process's tracing (docs/architecture.md#operations), handed to the modules as a port. When
+ * tracing is off (`tracingOff`) nothing is built: callers check `enabled` once, where they are set
+ * up, and leave the hot paths as they were.
  */
 export interface Tracing {
   readonly enabled: boolean;

@@ -11,8 +11,9 @@ import { testRedisUrl } from "../../shared/testing/redis";
 
 /**
  * The delivery and payment guarantees (docs/architecture.md#flow) proved on the real thing: two
- * processes (MODE=orders, MODE=payments), each on a fresh PostgreSQL database, over Redis. Every scenario ends with the invariants checked straight
- * against both databases, and prints one line of numbers.
+ * processes (MODE=orders, MODE=payments), each on a fresh PostgreSQL database, over Redis. Every
+ * scenario ends with the invariants checked straight against both databases, and prints one line of
+ * numbers.
  */
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

@@ -15,10 +15,11 @@ import { ordersSchema } from "./orders.repository";
  * CTE `consumerCtes.fresh`): each order whose message is in it moves to PaymentCompleted or
  * PaymentFailed (with the reason) through `orders.advance_statuses` — only along an edge of the
  * status graph, so a late or repeated result, or one for a cancelled order, changes nothing — and
- * each order that moved gets its live update (the order as the API shows it) in the outbox, so browsers hear of it even after a crash. One round trip; the
- * same SQL text for every batch. One result per order: the first in the batch wins. With tracing
- * on, each live update's outbox row stores its result's trace context (`traceOf`: the consumer
- * span's), so the push to browsers is in the order's trace.
+ * each order that moved gets its live update (the order as the API shows it) in the outbox, so
+ * browsers hear of it even after a crash. One round trip; the same SQL text for every batch. One
+ * result per order: the first in the batch wins. With tracing on, each live update's outbox row
+ * stores its result's trace context (`traceOf`: the consumer span's), so the push to browsers is in
+ * the order's trace.
  */
 export const recordPaymentResultsEffects: BatchEffects<PaymentProcessed> = {
   batch: (results, traceOf) => {

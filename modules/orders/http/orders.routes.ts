@@ -77,8 +77,9 @@ const cancel = createRoute({
 
 /**
  * The Orders HTTP API; with AUTH=jwt a caller sees, places and cancels only their own orders (an
- * admin, anyone's). `outbox` writes the rows a request publishes once its transaction has committed.
- * With tracing on, the messages a request writes store its trace context (docs/architecture.md#operations).
+ * admin, anyone's). `outbox` writes the rows a request publishes once its transaction has
+ * committed. With tracing on, the messages a request writes store its trace context
+ * (docs/architecture.md#operations).
  */
 export function ordersRoutes(
   db: Kysely<OrdersDatabase>,

@@ -10,16 +10,16 @@ import { debitOutcomes, paymentDecisions, type PaymentDecision } from "../domain
 /**
  * Pays a consumed batch of orders as the effects of the consumer's one statement
  * (`consumerStatement` in shared/messaging/inbox.ts, which records the batch in the inbox as the
- * CTE `consumerCtes.fresh`): the orders whose messages are in it go through
- * `payments.debit_orders` (db/functions/debit_orders.sql: the conditional debit and its ledger
- * row per order, a user's orders in batch order, accounts locked in user_id order), and each gets its payment-processed message in the
- * outbox, decided by `paymentDecisions`, in batch order (none for an order cancelled before its
- * payment: its refund answer says so). The inbox rows, the debits, the ledger
- * rows and the results commit together or not at all, in one round trip. The batch travels as
- * one JSON parameter and the decision table is written into the SQL text, so the text (built and
- * compiled once, and its prepared statement) is the same for every batch. With tracing on, each
- * result's outbox row stores its order's trace context (`traceOf`: the consumer span's), so the
- * trace goes on.
+ * CTE `consumerCtes.fresh`): the orders whose messages are in it go through `payments.debit_orders`
+ * (db/functions/debit_orders.sql: the conditional debit and its ledger row per order, a user's
+ * orders in batch order, accounts locked in user_id order), and each gets its payment-processed
+ * message in the outbox, decided by `paymentDecisions`, in batch order (none for an order cancelled
+ * before its payment: its refund answer says so). The inbox rows, the debits, the ledger rows and
+ * the results commit together or not at all, in one round trip. The batch travels as one JSON
+ * parameter and the decision table is written into the SQL text, so the text (built and compiled
+ * once, and its prepared statement) is the same for every batch. With tracing on, each result's
+ * outbox row stores its order's trace context (`traceOf`: the consumer span's), so the trace goes
+ * on.
  */
 export const payOrdersEffects: BatchEffects<OrderCreated> = {
   batch: (orders, traceOf) =>

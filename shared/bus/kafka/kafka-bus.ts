@@ -42,9 +42,9 @@ interface Member {
 }
 
 /**
- * The bus over Kafka (docs/architecture.md#bus), thin on purpose: kafkajs consumer groups give partition
- * ownership, rebalancing and committed offsets; retries and dead letters are the shared mechanics
- * of delivery.ts, so it behaves as the Redis and memory adapters do.
+ * The bus over Kafka (docs/architecture.md#bus), thin on purpose: kafkajs consumer groups give
+ * partition ownership, rebalancing and committed offsets; retries and dead letters are the shared
+ * mechanics of delivery.ts, so it behaves as the Redis and memory adapters do.
  */
 export class KafkaBus implements Bus, Abortable {
   readonly features: BusFeatures = { persistent: true, consumerGroups: true, orderedPerKey: true, broadcast: true };

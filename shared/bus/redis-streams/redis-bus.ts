@@ -36,9 +36,9 @@ export interface RedisBusOptions {
 }
 
 /**
- * The bus over Redis Streams (docs/architecture.md#bus): a topic is N partition streams, each read for a group
- * by one lease-holding member at a time, with XREADGROUP/XACK for at-least-once delivery and
- * XAUTOCLAIM to take over a dead member's pending entries.
+ * The bus over Redis Streams (docs/architecture.md#bus): a topic is N partition streams, each read
+ * for a group by one lease-holding member at a time, with XREADGROUP/XACK for at-least-once
+ * delivery and XAUTOCLAIM to take over a dead member's pending entries.
  */
 export class RedisBus implements Bus, Abortable {
   readonly features: BusFeatures = { persistent: true, consumerGroups: true, orderedPerKey: true, broadcast: true };

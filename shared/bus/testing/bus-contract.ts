@@ -21,8 +21,9 @@ export interface ContractAdapter {
 const retryPolicy: RetryPolicy = { maxAttempts: 3, baseBackoffMs: 20, maxBackoffMs: 200 };
 
 /**
- * The one contract every bus adapter passes unchanged (docs/architecture.md#bus). Each test uses fresh topic
- * names; capabilities an adapter does not promise are skipped, never special-cased by name.
+ * The one contract every bus adapter passes unchanged (docs/architecture.md#bus). Each test uses
+ * fresh topic names; capabilities an adapter does not promise are skipped, never special-cased by
+ * name.
  */
 export function busContract(name: string, adapter: ContractAdapter): void {
   if (adapter.skip) {

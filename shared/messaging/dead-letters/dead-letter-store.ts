@@ -49,8 +49,8 @@ export interface RedriveFilter {
 export type RedriveResult = { redriven: DeadLetter } | { refused: "unknown" | "discarded" };
 
 /**
- * One module's dead letters (docs/architecture.md#operations), as the admin routes see them: a port, so one route set
- * can serve the stores of every module a process runs.
+ * One module's dead letters (docs/architecture.md#operations), as the admin routes see them: a
+ * port, so one route set can serve the stores of every module a process runs.
  */
 export interface DeadLetterStore {
   readonly module: string;

@@ -1,15 +1,13 @@
-import { afterAll, beforeAll } from "bun:test";
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { openTestDatabase, type TestBackend, type TestDatabase } from "../../../shared/testing/postgres";
+import { useMigratedTestDatabase } from "../../../shared/testing/migrated-test-database";
+import type { TestBackend } from "../../../shared/testing/postgres";
 import { depositInto, findAccount, insertAccount, paymentsSchema } from "./accounts.repository";
 import { migratePayments } from "./migrate-payments";
 import type { PaymentsDatabase } from "./payments.tables";
 
 /** A describe block's payments database, and what its tests do with it. */
 export interface PaymentsTestDatabase {
-  /** The database, once the block's tests run. */
-  testDatabase(): TestDatabase<PaymentsDatabase>;
   /** Kysely over schema `payments`. */
   db(): Kysely<PaymentsDatabase>;
   /** Runs `work` in a transaction over schema `payments`. */
@@ -24,16 +22,10 @@ export interface PaymentsTestDatabase {
  * migrated before the block's tests and dropped after them.
  */
 export function usePaymentsTestDatabase(backend: TestBackend): PaymentsTestDatabase {
-  let testDatabase: TestDatabase<PaymentsDatabase> | undefined;
-  beforeAll(async () => {
-    testDatabase = await openTestDatabase<PaymentsDatabase>(backend);
-    await migratePayments(testDatabase.database.kysely);
-  }, 30_000);
-  afterAll(() => testDatabase?.cleanup());
-  const kysely = () => testDatabase!.database.kysely;
+  const testDatabase = useMigratedTestDatabase<PaymentsDatabase>(backend, migratePayments);
+  const kysely = () => testDatabase().database.kysely;
   const db = () => kysely().withSchema(paymentsSchema) as Kysely<PaymentsDatabase>;
   return {
-    testDatabase: () => testDatabase!,
     db,
     inTransaction: (work) => kysely().transaction().execute((trx) => work(trx.withSchema(paymentsSchema) as Kysely<PaymentsDatabase>)),
     async accountWith(balance) {

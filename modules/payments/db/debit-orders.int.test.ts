@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { testBackends } from "../../../shared/testing/postgres";
 import { depositInto, insertAccount } from "./accounts.repository";
 import { debitOrders, type OrderDebit } from "./debit-orders.test-helper";
@@ -102,6 +103,34 @@ for (const backend of testBackends) {
         { order_id: tooDear.orderId, reason: "insufficient_funds" },
         { order_id: noAccount.orderId, reason: "no_account" },
       ]);
+    });
+
+    test("the ledger is read by its index, even by a plan made while it was nearly empty", async () => {
+      // PL/pgSQL keeps a plan per statement for the session: force the generic one, made for the
+      // table as it is now (a few rows), as a new database under load gets it. A plan that scans
+      // a small table stays in use while the table grows, and then reads all of it per order.
+      const userId = await accountWith(1_000);
+      const twice = { orderId: randomUUID(), userId, amount: 10 };
+      const seqScans = await inTransaction(async (trx) => {
+        // The transaction's own counts: a backend's pending statistics, which are not sent
+        // before the transaction ends, so the difference is what the debit did.
+        const ledgerScans = async () =>
+          (await sql<{ scans: number }>`
+            select coalesce(sum(seq_scan), 0)::int as scans from pg_stat_xact_user_tables
+            where schemaname = 'payments' and relname = 'ledger'`.execute(trx)).rows[0]!.scans;
+        // Statistics of the ledger as it is now, a page or two, as a new database's first
+        // automatic ANALYZE records them; the plans made next are made for that size.
+        await sql`analyze payments.ledger`.execute(trx);
+        await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
+        const before = await ledgerScans();
+        expect(await debitOrders(trx, [twice, { orderId: randomUUID(), userId: randomUUID(), amount: 10 }, twice])).toEqual([
+          { debited: true, balance: 990 },
+          { debited: false, alreadyDebited: false, balance: undefined },
+          { debited: false, alreadyDebited: true, balance: 990 },
+        ]);
+        return (await ledgerScans()) - before;
+      });
+      expect(seqScans).toBe(0);
     });
 
     test("an empty batch debits nothing", async () => {

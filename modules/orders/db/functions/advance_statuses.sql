@@ -8,8 +8,12 @@
 -- rows for the JSON and picks a hash join while the table is small). The orders are visited in id
 -- order, so two transactions moving overlapping orders lock them in the same order and cannot
 -- deadlock.
+-- Its plan is kept for the session, so `set enable_seqscan = off`: a plan made while the table was
+-- one page would scan it for every order as it grows (payments.debit_orders says what that cost).
 create or replace function orders.advance_statuses(changes json) returns setof orders.orders
-language plpgsql as $$
+language plpgsql
+set enable_seqscan = off
+as $$
 declare
   change record;
 begin

@@ -37,6 +37,8 @@
 create or replace function payments.refund_orders(batch json)
 returns table (order_id uuid, status text, amount bigint, balance bigint)
 language plpgsql
+-- Keys only, never a scan, whatever size a table had when the session planned (see debit_orders.sql).
+set enable_seqscan = off
 as $function$
 #variable_conflict use_column
 declare

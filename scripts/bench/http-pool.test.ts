@@ -73,3 +73,42 @@ describe("HttpPool against a real server", () => {
     rude.stop(true);
   });
 });
+
+describe("HttpPool and a server that closes idle connections", () => {
+  // In a process of its own, so that it closes the connection while this process's loop is busy:
+  // each connection is closed 300 ms after its answer, as a server's idle timeout does.
+  const script = `
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: {
+      data(socket) {
+        socket.write("HTTP/1.1 201 Created\\r\\nContent-Length: 2\\r\\n\\r\\nok");
+        setTimeout(() => socket.end(), 300);
+      },
+    } });
+    console.log(server.port);
+  `;
+  const server = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "inherit" });
+  afterAll(() => server.kill());
+  const port = (async () => {
+    const reader = server.stdout.getReader();
+    const { value } = await reader.read();
+    return Number(new TextDecoder().decode(value).trim());
+  })();
+
+  test("a connection idle past maxIdleMs is not reused, even when the server's close has not been read yet", async () => {
+    const pool = new HttpPool(`http://127.0.0.1:${await port}`, 4, 200);
+    expect((await pool.post("/", "{}")).status).toBe(201);
+    // The loop runs late across the server's close: its FIN waits unread, as past capacity.
+    const start = performance.now();
+    while (performance.now() - start < 1_000) {}
+    expect((await pool.post("/", "{}")).status).toBe(201);
+    expect(pool.opened).toBe(2);
+    pool.close();
+  });
+
+  test("a connection used again within maxIdleMs is reused", async () => {
+    const pool = new HttpPool(`http://127.0.0.1:${await port}`, 4, 200);
+    for (let n = 0; n < 3; n++) expect((await pool.post("/", "{}")).status).toBe(201);
+    expect(pool.opened).toBe(1);
+    pool.close();
+  });
+});
